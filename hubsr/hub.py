@@ -71,7 +71,10 @@ class HubSR(
     @property
     def config(self) -> dict:
         """The constructor arguments that rebuild this model, plus ``architecture``."""
-        return {"architecture": self.architecture, **(getattr(self, "_hub_mixin_config", None) or {})}
+        return {
+            "architecture": self.architecture,
+            **(getattr(self, "_hub_mixin_config", None) or {}),
+        }
 
     # -- loading --------------------------------------------------------------------------------
     @classmethod
@@ -111,15 +114,15 @@ class HubSR(
             )
         try:
             model = arch_cls(**config)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # unknown argument, or a value __init__ rejects
             raise HubSRError(f"{config_path} does not match {arch_cls.__name__}: {exc}") from None
-        model.load_weights(weights_path, map_location=map_location)
-        return model.eval()
+        model.load_weights(weights_path)
+        return model.to(map_location).eval()
 
-    def load_weights(self, weights_path, map_location="cpu") -> None:
+    def load_weights(self, weights_path) -> None:
         """Strictly load a safetensors file, with a readable list of any mismatched keys."""
         try:
-            state = load_file(str(weights_path), device=str(map_location))
+            state = load_file(str(weights_path))  # to CPU; the caller moves the model
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise HubSRError(f"{weights_path} is not a readable safetensors file: {exc}") from None
         expected = self.state_dict()
@@ -139,7 +142,7 @@ class HubSR(
         return upscale(self, img, **kwargs)
 
     def extra_repr(self) -> str:
-        return f"scale={self.scale}"
+        return f"scale={getattr(self, 'scale', '?')}"
 
 
 def _state_dict_problems(expected: dict, given: dict, show: int = 5) -> list[str]:
@@ -170,8 +173,8 @@ def _read_config(path: Path) -> dict:
         config = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HubSRError(f"{path} is not a readable JSON config: {exc}") from None
-    if not isinstance(config, dict) or "architecture" not in config:
-        raise HubSRError(f"{path} has no 'architecture' entry; it was not written by hubsr")
+    if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
+        raise HubSRError(f"{path} has no 'architecture' name; it was not written by hubsr")
     return config
 
 
@@ -199,7 +202,11 @@ def _download(repo_id: str, **hub_kwargs) -> tuple[Path, Path]:
     except HFValidationError:
         raise HubSRError(f"{repo_id} is neither a model folder nor a valid Hub repo id") from None
     except LocalEntryNotFoundError:
-        hint = "" if not hub_kwargs.get("local_files_only") else "; pass local_files_only=False to download it"
+        hint = (
+            ""
+            if not hub_kwargs.get("local_files_only")
+            else "; pass local_files_only=False to download it"
+        )
         raise HubSRError(
             f"{repo_id} is not a model folder and is not in the local Hub cache{hint}"
         ) from None

@@ -5,9 +5,27 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .resize import imresize
+
+# Mean RGB of the DIV2K training images in [0, 1], as used by EDSR, RCAN and SwinIR.
+DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
+
+
+def dataset_mean(channels: int) -> list[float]:
+    """DIV2K's RGB mean for 3-channel models, 0.5 per channel otherwise (e.g. Y-only models)."""
+    return list(DIV2K_RGB_MEAN) if channels == 3 else [0.5] * channels
+
+
+def bicubic_upsample(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """MATLAB-exact bicubic upsampling of a float batch, never rounded (for pre-upsampling nets).
+
+    Differentiable with respect to ``x``; computed in the input's dtype on the input's device.
+    """
+    return imresize(x, float(scale))
+
 
 class PixelShuffleUpsampler(nn.Sequential):
-    """One 3x3 conv to ``out_channels * scale**2`` channels, then pixel shuffle (ESPCN, Shi 2016)."""
+    """A 3x3 conv to ``out_channels * scale**2`` channels, then pixel shuffle (ESPCN, Shi 2016)."""
 
     def __init__(self, in_channels: int, out_channels: int, scale: int):
         super().__init__(

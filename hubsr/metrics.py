@@ -36,7 +36,9 @@ def _prepare(sr, hr, crop_border: int, y_channel: bool) -> tuple[np.ndarray, np.
         raise ValueError(f"image shapes differ: {sr.shape} vs {hr.shape}")
     for name, img in (("sr", sr), ("hr", hr)):
         if img.dtype != np.uint8:
-            raise ValueError(f"{name} must be uint8 (round SR output before measuring), got {img.dtype}")
+            raise ValueError(
+                f"{name} must be uint8 (round SR output before measuring), got {img.dtype}"
+            )
     if crop_border < 0 or 2 * crop_border >= min(sr.shape[:2]):
         raise ValueError(f"crop_border {crop_border} does not fit an image of shape {sr.shape}")
     if y_channel:

@@ -64,7 +64,9 @@ def output_size(in_size: tuple[int, int], scale: float) -> tuple[int, int]:
     return tuple(int(math.ceil(n * scale)) for n in in_size)
 
 
-def _resolve(in_size: tuple[int, int], scale_or_size) -> tuple[tuple[float, float], tuple[int, int]]:
+def _resolve(
+    in_size: tuple[int, int], scale_or_size
+) -> tuple[tuple[float, float], tuple[int, int]]:
     if isinstance(scale_or_size, (int, float)) and not isinstance(scale_or_size, bool):
         if scale_or_size <= 0:
             raise ValueError(f"imresize: scale must be positive, got {scale_or_size}")

@@ -1,5 +1,12 @@
 """Every hubsr architecture, one module each; importing this package registers them all."""
 
+from .bicubic import Bicubic
+from .edsr import EDSR
+from .espcn import ESPCN
+from .rcan import RCAN
 from .span import SPAN
+from .srcnn import SRCNN
+from .swinir import SwinIR
+from .vdsr import VDSR
 
-__all__ = ["SPAN"]
+__all__ = ["EDSR", "ESPCN", "RCAN", "SPAN", "SRCNN", "VDSR", "Bicubic", "SwinIR"]

@@ -1,0 +1,512 @@
+"""Model cards (``README.md`` with Hub metadata) and README tables, rendered from benchmark JSON.
+
+:func:`write_card` turns a model folder plus the JSON written by ``hubsr benchmark --json`` into
+the folder's ``README.md``: YAML front matter with a ``model-index`` whose every result records
+the measurement protocol in ``metric_args``, a three-line usage example, measured results next to
+bicubic and to clearly marked published references, speed, the training recipe, limitations and
+the architecture's citation (the BibTeX in its module docstring). Nothing here runs a model.
+
+:func:`render_results_table` renders the comparison table the repository README shows; the
+README's copy between ``<!-- results:start -->`` and ``<!-- results:end -->`` must equal what
+:func:`render_readme_section` makes from ``model_cards/results/*.json`` (a test checks it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .datasets import BENCHMARK_SETS
+from .errors import HubSRError
+from .registry import get_architecture
+
+__all__ = [
+    "PUBLISHED_X3",
+    "README_END",
+    "README_START",
+    "load_benchmark_json",
+    "render_card",
+    "render_readme_section",
+    "render_results_table",
+    "replace_readme_section",
+    "write_card",
+]
+
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+# Published x3 PSNR (dB, Y channel) on Set5 / Set14 / BSD100, as reported in the papers
+# (VDSR's Table 3 for SRCNN). None: not reported for that set.
+PUBLISHED_X3 = {
+    "SRCNN": {
+        "Set5": 32.75,
+        "Set14": 29.30,
+        "BSD100": 28.41,
+        "ref": "Dong et al., TPAMI 2016 (as tabulated by Kim et al., CVPR 2016)",
+    },
+    "ESPCN": {
+        "Set5": 33.13,
+        "Set14": 29.49,
+        "BSD100": None,
+        "ref": "Shi et al., CVPR 2016 (reports BSD300/BSD500, not BSD100)",
+    },
+    "VDSR": {"Set5": 33.66, "Set14": 29.77, "BSD100": 28.82, "ref": "Kim et al., CVPR 2016"},
+    "DRRN": {"Set5": 34.03, "Set14": 29.96, "BSD100": 28.95, "ref": "Tai et al., CVPR 2017"},
+    "MemNet": {"Set5": 34.09, "Set14": 30.00, "BSD100": 28.96, "ref": "Tai et al., ICCV 2017"},
+}
+
+_TRAIN_SETS = {
+    "T91": "T91 (91 images, Yang et al. 2010)",
+    "BSDS200": "BSDS200 (the 200 BSDS300 training images, Martin et al. 2001)",
+}
+
+
+# -- reading benchmark JSON ------------------------------------------------------------------------
+def load_benchmark_json(path: str | Path) -> dict:
+    """A JSON file written by ``hubsr benchmark --json``; a clear error for anything else."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HubSRError(f"{path} is not a readable benchmark JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise HubSRError(f"{path} has no 'results' list; write it with `hubsr benchmark --json`")
+    return data
+
+
+def _pick(results: list[dict], model: str, tta: bool) -> dict[str, dict]:
+    return {r["dataset"]: r for r in results if r["model"] == model and r["tta"] == tta}
+
+
+def _model_names(results: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["model"] for r in results))
+
+
+def _matches(result: dict, model_dir: Path) -> bool:
+    if result["model"] == model_dir.name:
+        return True
+    source = result.get("model_source")
+    return bool(source) and Path(source).is_dir() and Path(source).resolve() == model_dir.resolve()
+
+
+# -- the model card --------------------------------------------------------------------------------
+def render_card(
+    model_dir: str | Path,
+    benchmark: dict,
+    tta_benchmark: dict | None = None,
+    train_summary: dict | None = None,
+    train_config: dict | None = None,
+    repo_id: str | None = None,
+) -> str:
+    """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
+
+    ``benchmark`` (and ``tta_benchmark``) are benchmark JSON dicts; this model's rows are those
+    named like the folder (or whose ``model_source`` is the folder), and ``bicubic`` rows, if
+    present, give the measured baseline. ``repo_id`` (default: the folder name, which loads a
+    bundled model) is used in the usage example and the model-index.
+    """
+    model_dir = Path(model_dir)
+    config = _read_json(model_dir / "config.json", "model config")
+    arch_cls = get_architecture(config.get("architecture", ""))
+    name = repo_id or model_dir.name
+    rows = [r for r in benchmark["results"] if _matches(r, model_dir)]
+    if tta_benchmark is not None:
+        rows += [r for r in tta_benchmark["results"] if _matches(r, model_dir)]
+    if not rows:
+        known = ", ".join(_model_names(benchmark["results"])) or "none"
+        raise HubSRError(
+            f"the benchmark JSON has no results for {model_dir.name} (it has: {known})"
+        )
+    plain = {r["dataset"]: r for r in rows if not r["tta"]}
+    tta = {r["dataset"]: r for r in rows if r["tta"]}
+    if not plain:
+        raise HubSRError(f"the benchmark JSON has only TTA results for {model_dir.name}")
+    bicubic = _pick(benchmark["results"], "bicubic", False)
+    any_row = next(iter(plain.values()))
+    scale = any_row["scale"]
+    if config.get("scale", scale) != scale:
+        raise HubSRError(f"{model_dir} is a x{config['scale']} model; its benchmark is x{scale}")
+    datasets = [d for d in BENCHMARK_SETS if d in plain] + [
+        d for d in plain if d not in BENCHMARK_SETS
+    ]
+    train_sets = _train_sets(train_config)
+
+    data = ModelCardData(
+        library_name="hubsr",
+        pipeline_tag="image-to-image",
+        license="mit",
+        tags=[
+            "super-resolution",
+            "image-super-resolution",
+            "hubsr",
+            arch_cls.architecture,
+            f"x{scale}",
+        ],
+        datasets=train_sets or None,
+        metrics=["psnr", "ssim"],
+        model_name=name,
+        eval_results=_eval_results(plain, tta, datasets, scale),
+    )
+    body = "\n\n".join(
+        [
+            f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
+            _summary(arch_cls, any_row["params"], scale),
+            "## Usage\n\n```python\nfrom hubsr import HubSR\n"
+            f'model = HubSR.from_pretrained("{name}")\n'
+            'model.upscale("input.png").save("output.png")\n```',
+            _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
+            _speed_section(plain, tta, datasets),
+            _protocol_section(any_row, plain),
+            _training_section(train_summary, train_config, train_sets),
+            _limitations_section(scale, train_config, train_sets),
+            _citation_section(arch_cls),
+        ]
+    )
+    return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
+
+
+def write_card(
+    model_dir: str | Path,
+    benchmark: dict | str | Path,
+    tta_benchmark: dict | str | Path | None = None,
+    train_summary: dict | str | Path | None = None,
+    repo_id: str | None = None,
+) -> Path:
+    """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
+
+    JSON arguments may be dicts or paths. ``train_summary`` defaults to the folder's
+    ``train_summary.json``; ``train_config.json`` is read from the folder when present.
+    """
+    from .benchmark import write_bytes_atomic
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise HubSRError(f"{model_dir} is not a model folder (no config.json)")
+    if not isinstance(benchmark, dict):
+        benchmark = load_benchmark_json(benchmark)
+    if tta_benchmark is not None and not isinstance(tta_benchmark, dict):
+        tta_benchmark = load_benchmark_json(tta_benchmark)
+    if train_summary is None and (model_dir / "train_summary.json").is_file():
+        train_summary = model_dir / "train_summary.json"
+    if train_summary is not None and not isinstance(train_summary, dict):
+        train_summary = _read_json(Path(train_summary), "training summary")
+    config_path = model_dir / "train_config.json"
+    train_config = _read_json(config_path, "training config") if config_path.is_file() else None
+    text = render_card(model_dir, benchmark, tta_benchmark, train_summary, train_config, repo_id)
+    ModelCard(text)  # refuse to write a card the Hub cannot parse
+    return write_bytes_atomic(model_dir / "README.md", text.encode())
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HubSRError(f"{path} is not a readable {what}: {exc}") from None
+    if not isinstance(data, dict):
+        raise HubSRError(f"{path} is not a JSON object ({what})")
+    return data
+
+
+def _train_sets(train_config: dict | None) -> list[str]:
+    if not train_config or not train_config.get("train_dirs"):
+        return []
+    return [Path(d).name for d in str(train_config["train_dirs"]).split(",") if d.strip()]
+
+
+def _metric_args(result: dict) -> dict:
+    protocol = result["protocol"]
+    return {
+        "y_channel": True,
+        "color_space": protocol["metric_space"],
+        "crop_border": result["scale"],
+        "hr": protocol["hr"],
+        "lr": protocol["lr"],
+        "resize": protocol["resize"],
+        "lr_source": protocol.get("lr_source", "hubsr.protocol.make_lr"),
+        "tta": bool(result["tta"]),
+        "dataset_checksum": f"sha256:{protocol['dataset_checksum']}",
+        "num_images": result["num_images"],
+    }
+
+
+def _eval_results(plain: dict, tta: dict, datasets: list[str], scale: int) -> list[EvalResult]:
+    out = []
+    for rows, suffix in ((plain, ""), (tta, ", x8 TTA")):
+        for dataset in datasets:
+            if dataset not in rows:
+                continue
+            r = rows[dataset]
+            for metric, label, digits in (("psnr", "PSNR", 2), ("ssim", "SSIM", 4)):
+                out.append(
+                    EvalResult(
+                        task_type="image-to-image",
+                        task_name=f"Image Super-Resolution x{scale}",
+                        dataset_type=dataset,
+                        dataset_name=f"{dataset} x{scale}",
+                        dataset_split="test",
+                        metric_type=metric,
+                        metric_name=f"{label} (Y{suffix})",
+                        metric_value=round(r[metric], digits),
+                        metric_args=_metric_args(r),
+                    )
+                )
+    return out
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n\n")[0].replace("\n", " ")
+
+
+def _summary(arch_cls, params: int, scale: int) -> str:
+    module_doc = sys.modules[arch_cls.__module__].__doc__
+    return (
+        f"{_first_line(module_doc)}\n\nA x{scale} single-image super-resolution model for the "
+        f"`hubsr` library, with {params:,} parameters: it takes an RGB (or grey) image and "
+        f"returns one {scale} times as wide and as high."
+    )
+
+
+def _cell(result: dict | None, metric_digits=(("psnr", 2), ("ssim", 4))) -> str:
+    if result is None:
+        return "—"
+    return " / ".join(f"{result[m]:.{d}f}" for m, d in metric_digits)
+
+
+def _results_section(name, plain, tta, bicubic, datasets, scale, train_config) -> str:
+    header = "| Method | Params | " + " | ".join(datasets) + " | Source |"
+    rule = "|---|---:|" + "---:|" * len(datasets) + "---|"
+    lines = [header, rule]
+    if bicubic:
+        cells = " | ".join(_cell(bicubic.get(d)) for d in datasets)
+        lines.append(f"| Bicubic | 0 | {cells} | measured (hubsr) |")
+    params = next(iter(plain.values()))["params"]
+    cells = " | ".join(_cell(plain.get(d)) for d in datasets)
+    lines.append(f"| **{name}** | {_params(params)} | {cells} | measured (hubsr) |")
+    if tta:
+        cells = " | ".join(_cell(tta.get(d)) for d in datasets)
+        lines.append(f"| **{name}** + x8 TTA | {_params(params)} | {cells} | measured (hubsr) |")
+    if scale == 3:
+        for method, ref in PUBLISHED_X3.items():
+            cells = " | ".join("—" if ref.get(d) is None else f"{ref[d]:.2f}" for d in datasets)
+            lines.append(f"| {method} | | {cells} | published: {ref['ref']} |")
+    note = (
+        f"x{scale}, PSNR (dB) / SSIM on the Y channel, {scale} border pixels cropped. "
+        "*Measured* rows were computed by `hubsr benchmark` on the files described under "
+        "*Evaluation protocol*; *published* rows are PSNR values copied from the papers (their "
+        "SSIM and exact test images may differ slightly), not re-measured. — : not reported."
+    )
+    selection = Path(str((train_config or {}).get("eval_dir", ""))).name
+    if selection in datasets:
+        held_out = " and ".join(d for d in datasets if d != selection)
+        note += (
+            f" {selection} was used to pick the checkpoint during training, so only "
+            f"{held_out} are held-out numbers."
+        )
+    return "## Results\n\n" + note + "\n\n" + "\n".join(lines)
+
+
+def _params(n: int) -> str:
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1e3:.0f}K"
+    return f"{n / 1e6:.2f}M"
+
+
+def _speed_section(plain, tta, datasets) -> str:
+    env = next(iter(plain.values())).get("environment", {})
+    lines = ["| Set | Images | s / image | s / image (x8 TTA) |", "|---|---:|---:|---:|"]
+    for d in datasets:
+        r = plain[d]
+        t = f"{tta[d]['seconds_per_image']:.3f}" if d in tta else "—"
+        lines.append(f"| {d} | {r['num_images']} | {r['seconds_per_image']:.3f} | {t} |")
+    where = (
+        f"{env.get('device', 'cpu')}, {env.get('torch_threads', '?')} torch threads "
+        f"({env.get('cpu_count', '?')} cores, {env.get('machine', '?')}), torch "
+        f"{env.get('torch', '?')}"
+    )
+    return (
+        "## Speed\n\nWall-clock seconds of `model.upscale` per image (LR in, SR out, whole "
+        f"images, float32), measured on {where}. Timings depend on the machine and its load; "
+        "compare them only within one run of `hubsr benchmark`.\n\n" + "\n".join(lines)
+    )
+
+
+def _protocol_section(row: dict, plain: dict) -> str:
+    p = row["protocol"]
+    lines = [
+        "## Evaluation protocol",
+        "",
+        f"- HR: {p['hr']}; grayscale images: {p.get('grayscale', 'as RGB')}.",
+        f"- LR: {p['lr']}.",
+        f"- Resize: {p['resize']}.",
+        f"- Metrics: PSNR and SSIM on {p['metric_space']}, crop border = {row['scale']} pixels; "
+        "the SR output is rounded to uint8 first; per-set numbers are means over images.",
+        "- Data: the bundled `data/` folders of the hubsr repository (see `data/README.md` for "
+        "sources and licenses). Dataset checksums (SHA-256 over file names and contents):",
+        "",
+        "| Set | Images | Checksum |",
+        "|---|---:|---|",
+    ]
+    for d, r in plain.items():
+        lines.append(f"| {d} | {r['num_images']} | `{r['protocol']['dataset_checksum']}` |")
+    return "\n".join(lines)
+
+
+def _training_section(summary: dict | None, config: dict | None, train_sets: list[str]) -> str:
+    parts = ["## Training"]
+    if summary is None and config is None:
+        parts.append("No `train_summary.json` or `train_config.json` was found in the folder.")
+        return "\n\n".join(parts)
+    if train_sets:
+        described = [_TRAIN_SETS.get(s, s) for s in train_sets]
+        data = " + ".join(described)
+        if set(train_sets) == {"T91", "BSDS200"}:
+            data += ' = the "291" set of VDSR, DRRN and MemNet'
+        parts.append(f"Data: {data}.")
+    if summary is not None:
+        minutes = summary.get("train_seconds", 0) / 60
+        facts = [
+            f"- architecture `{summary.get('arch')}` with arguments "
+            f"`{json.dumps(summary.get('model_args', {}), sort_keys=True)}`",
+            f"- {summary.get('steps', '?')} steps in {minutes:.1f} minutes of training on "
+            f"{summary.get('device', '?')} ({summary.get('processes', '?')} process(es), "
+            f"torch {summary.get('torch', '?')})",
+            f"- released weights: step {summary.get('best_step', '?')}, the best on the "
+            f"selection set ({Path(str((config or {}).get('eval_dir', 'Set5'))).name} PSNR)",
+        ]
+        results = summary.get("results") or {}
+        if results:
+            measured = ", ".join(
+                f"{k} {v['psnr']:.2f} dB" for k, v in results.items() if "psnr" in v
+            )
+            facts.append(f"- PSNR measured by the training script at the end: {measured}")
+        parts.append("\n".join(facts))
+    if config is not None:
+        parts.append(
+            "All settings (`train_config.json`):\n\n```json\n"
+            + json.dumps(config, indent=2)
+            + "\n```"
+        )
+    return "\n\n".join(parts)
+
+
+def _limitations_section(scale: int, config: dict | None, train_sets: list[str]) -> str:
+    loss = str((config or {}).get("loss", "pixel")).upper().replace("PIXEL", "pixel")
+    items = [
+        f"Trained and evaluated only on the classic synthetic degradation (MATLAB bicubic x{scale}"
+        " downscaling of clean images). Real photos with noise, blur or JPEG artifacts are a "
+        "different problem; expect artifacts to be sharpened along with the detail.",
+        f"Optimised for PSNR ({loss} loss): outputs are faithful but smooth; fine random "
+        "texture (fur, foliage) is not hallucinated the way GAN-trained models do.",
+        f"One fixed scale (x{scale}). Grey images run as three equal channels.",
+        "Benchmark sets are tiny (5, 14, 100 images): differences below about 0.05 dB are "
+        "within noise.",
+    ]
+    if "BSDS200" in train_sets:
+        items.append(
+            "The training images include BSDS (Berkeley), which is provided for non-commercial "
+            "research and education; check its terms before commercial use of these weights."
+        )
+    if config is not None and config.get("minutes"):
+        items.insert(
+            2,
+            f"Trained for a fixed budget of {config['minutes']:g} minutes, far less than the "
+            "papers it is compared with; it is not a re-implementation of their results.",
+        )
+    return "## Limitations\n\n" + "\n".join(f"- {i}" for i in items)
+
+
+def _bibtex(doc: str | None) -> list[str]:
+    """Every BibTeX entry (``@type{...}`` with balanced braces) in a docstring."""
+    doc = doc or ""
+    entries = []
+    for match in re.finditer(r"^\s*@\w+\{", doc, flags=re.MULTILINE):
+        depth = 0
+        for end in range(match.end() - 1, len(doc)):
+            depth += {"{": 1, "}": -1}.get(doc[end], 0)
+            if depth == 0:
+                entries.append(doc[match.start() : end + 1].strip())
+                break
+    return entries
+
+
+def _citation_section(arch_cls) -> str:
+    entries = _bibtex(sys.modules[arch_cls.__module__].__doc__)
+    if not entries:
+        return "## Citation\n\nThe architecture module gives no BibTeX entry."
+    return (
+        f"## Citation\n\nIf you use this model, please cite the {arch_cls.__name__} paper:\n\n"
+        "```bibtex\n" + "\n\n".join(entries) + "\n```"
+    )
+
+
+# -- the repository README table ------------------------------------------------------------------
+def render_results_table(benchmark: dict, tta_benchmark: dict | None = None) -> str:
+    """Markdown table of every model in the benchmark JSON(s): PSNR / SSIM per set, params and
+    seconds per image; one row per model, plus one per model with TTA results."""
+    results = list(benchmark["results"])
+    if tta_benchmark is not None:
+        results += tta_benchmark["results"]
+    if not results:
+        raise HubSRError("the benchmark JSON holds no results")
+    scales = sorted({r["scale"] for r in results})
+    if len(scales) != 1:
+        raise HubSRError(f"the benchmark JSON mixes scales {scales}; render one scale at a time")
+    present = {r["dataset"] for r in results}
+    datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
+    timed = "BSD100" if "BSD100" in datasets else datasets[-1]
+    scale = scales[0]
+    header = (
+        f"| Model (x{scale}) | Params | "
+        + " | ".join(f"{d} PSNR / SSIM" for d in datasets)
+        + f" | CPU s/img ({timed}) |"
+    )
+    lines = [header, "|---|---:|" + "---:|" * len(datasets) + "---:|"]
+    for tta in (False, True):
+        for model in _model_names(results):
+            rows = _pick(results, model, tta)
+            if not rows:
+                continue
+            label = f"{model} + x8 TTA" if tta else model
+            params = next(iter(rows.values()))["params"]
+            cells = " | ".join(_cell(rows.get(d)) for d in datasets)
+            seconds = f"{rows[timed]['seconds_per_image']:.3f}" if timed in rows else "—"
+            lines.append(f"| {label} | {params:,} | {cells} | {seconds} |")
+    return "\n".join(lines)
+
+
+def render_readme_section(benchmark: dict, tta_benchmark: dict | None = None) -> str:
+    """The README text between the results markers (markers excluded)."""
+    return (
+        "\n<!-- Generated by model_cards/generate.py from model_cards/results/*.json; "
+        "do not edit by hand. -->\n\n"
+        + render_results_table(benchmark, tta_benchmark)
+        + "\n\nPSNR/SSIM on Y, border = scale, MATLAB-bicubic LR (see `hubsr.protocol`). "
+        "Timings are from one machine and run; see each model card for details.\n\n"
+        "![PSNR against CPU time](model_cards/results/psnr_vs_time.png)\n\n"
+        "![Set14 crops: HR, bicubic and each model](model_cards/results/comparison.png)\n"
+    )
+
+
+def readme_section(text: str) -> str | None:
+    """The text between the results markers of a README, or ``None`` without markers."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < 0:
+        return None
+    if end < start:
+        raise HubSRError(f"{README_END} comes before {README_START}")
+    return text[start + len(README_START) : end]
+
+
+def replace_readme_section(text: str, section: str) -> str:
+    """``text`` with the part between the markers replaced by ``section``; markers are appended
+    (under a ``## Results`` heading) if absent."""
+    if readme_section(text) is None:
+        return f"{text.rstrip()}\n\n## Results\n\n{README_START}{section}{README_END}\n"
+    start, end = text.find(README_START), text.find(README_END)
+    return text[: start + len(README_START)] + section + text[end:]

@@ -1,0 +1,46 @@
+"""The ``hubsr`` command line. Each subcommand is a module here with ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import HubSRError
+
+# One module per subcommand, in the order ``hubsr --help`` lists them.
+COMMANDS = ("upscale", "models", "benchmark", "card")
+
+DESCRIPTION = "hubsr: single-image super-resolution models you can train, evaluate, share and demo."
+EPILOG = """examples:
+  hubsr upscale photo.png -o out/            upscale with the bundled model (or bicubic)
+  hubsr upscale data/Set5/LR -o results/     every image in a folder, same file names
+  hubsr models                               list architectures and bundled models
+  hubsr COMMAND --help                       options of one command"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hubsr",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``hubsr`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    0: success; 1: some inputs failed (each reported on stderr); 2: a usage error or a
+    :class:`HubSRError`, printed as ``hubsr: error: <message>`` without a traceback.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HubSRError as exc:
+        print(f"hubsr: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,52 @@
+"""``hubsr card``: write a model folder's README.md (Hub model card) from benchmark JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "card",
+        help="write MODEL_DIR/README.md (a Hub model card) from `hubsr benchmark --json` output",
+        description=(
+            "Write MODEL_DIR/README.md: Hub metadata with a model-index that records the "
+            "protocol, usage, measured results next to bicubic and published references, "
+            "speed, training recipe, limitations and citation."
+        ),
+    )
+    parser.add_argument("model_dir", metavar="MODEL_DIR", help="the model folder")
+    parser.add_argument(
+        "--benchmark",
+        required=True,
+        metavar="JSON",
+        help="`hubsr benchmark --json` output with this model (and ideally bicubic)",
+    )
+    parser.add_argument(
+        "--tta-benchmark", metavar="JSON", help="the same, measured with --tta (optional)"
+    )
+    parser.add_argument(
+        "--train-summary",
+        metavar="FILE",
+        help="train_summary.json of the run (default: MODEL_DIR/train_summary.json if present)",
+    )
+    parser.add_argument(
+        "--repo-id",
+        metavar="ID",
+        help="name shown in the usage example and model-index (default: the folder name)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cards import write_card
+
+    path = write_card(
+        args.model_dir,
+        args.benchmark,
+        tta_benchmark=args.tta_benchmark,
+        train_summary=args.train_summary,
+        repo_id=args.repo_id,
+    )
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,418 @@
+"""Upscale one image with any hubsr model: image modes, bit depths, tiles, self-ensemble, devices.
+
+This module only needs the model's interface (``scale``, ``in_channels``, ``size_multiple``,
+``bf16_safe`` and ``forward`` on a float ``N x C x H x W`` batch in [0, 1]); it never imports
+:mod:`hubsr.models` or :mod:`hubsr.hub`, so any module with those attributes works.
+
+Memory: the input stays on the CPU as integers; each tile is cut from it, sent to the device,
+run, cropped, rounded and written into a preallocated integer output (a numpy array, or the
+output PIL image itself). With ``tile`` set, peak memory is the input, the output and a working
+set that depends on the tile size only, not on the image size.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm import tqdm
+
+from .errors import HubSRError
+from .imageio import DEFAULT_MAX_PIXELS, load_image
+from .resize import imresize
+
+__all__ = ["check_tiling", "resolve_device", "upscale"]
+
+# Bicubic taps reach 2 LR pixels beyond an output pixel; 4 makes tiled alpha match untiled alpha.
+_ALPHA_CONTEXT = 4
+
+# PIL modes converted before upscaling (output mode = converted mode); modes absent are refused.
+_PIL_CONVERSIONS = {
+    "1": "L",
+    "P": "RGB",
+    "PA": "RGBA",
+    "La": "LA",
+    "RGBa": "RGBA",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+}
+# A "transparency" entry (a palette index or a colour key) becomes a real alpha channel.
+_PIL_TRANSPARENT = {"L": "LA", "P": "RGBA", "RGB": "RGBA"}
+_PIL_8BIT = ("L", "LA", "RGB", "RGBA")
+_PIL_16BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+# Mode changes after which an embedded ICC profile no longer describes the pixels.
+_ICC_INVALIDATING = ("CMYK", "YCbCr")
+
+_AMP_DTYPES = {
+    "float32": None,
+    "fp32": None,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+}
+
+# The x8 geometric self-ensemble: (horizontal flip, number of 90-degree rotations).
+_TTA_TRANSFORMS = [(flip, k) for flip in (False, True) for k in range(4)]
+
+
+def upscale(
+    model,
+    img,
+    *,
+    tile: int | None = None,
+    tile_overlap: int = 32,
+    tta: bool = False,
+    device=None,
+    dtype=None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    progress: bool = False,
+    scale: int | None = None,
+):
+    """Upscale ``img`` by ``model.scale``; the output is exactly ``scale*W x scale*H``.
+
+    Args:
+        model: a hubsr model (or any ``nn.Module`` with ``scale``, ``in_channels``,
+            ``size_multiple`` and ``bf16_safe``). It is put in eval mode for the call (its mode
+            is restored afterwards) and moved to ``device`` if it is elsewhere.
+        img: a PIL image, a path (``str``/``Path``), or a numpy ``uint8``/``uint16`` array
+            ``HxW`` or ``HxWxC`` with ``C`` in 1 (grey), 2 (grey + alpha), 3 (RGB), 4 (RGBA).
+        tile: if set, the image is processed in ``tile x tile`` LR tiles, each run with
+            ``tile_overlap`` extra LR pixels of context on every side that are cropped away
+            after the model (each output pixel comes from exactly one tile: no blending and no
+            seams when the overlap covers the model's receptive field). ``None``: one pass.
+        tile_overlap: context pixels per side; must be smaller than ``tile``.
+        tta: x8 self-ensemble (4 rotations x horizontal flip, outputs averaged); 8x slower,
+            composes with tiling.
+        device: ``None`` (the device the model is on: the CPU for a loaded model), ``"cpu"``,
+            ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"auto"`` (CUDA, else MPS, else CPU) or a
+            ``torch.device``.
+        dtype: compute precision. ``None``: bf16 autocast on CUDA when ``model.bf16_safe``,
+            float32 otherwise. Or ``"float32"``, ``"bfloat16"``, ``"float16"`` (or the torch
+            dtype) to force autocast to that precision on any device.
+        max_pixels: refuse inputs with more pixels than this (``None``: no limit).
+        progress: show a tqdm progress bar over tiles (on stderr).
+        scale: if given, the scale the caller expects; a model with another scale is an error.
+
+    Returns:
+        The same kind as the input: a PIL image for a PIL image or a path, a numpy array of the
+        same dtype and layout for an array.
+
+    Mode policy (PIL modes; arrays follow the same rules by channel count):
+
+    - ``RGB`` stays ``RGB``.
+    - ``L`` stays ``L``: it runs as three equal channels on an RGB model and the output is the
+      mean of the three output channels.
+    - ``LA``/``RGBA``: the colour goes through the model; alpha is upscaled separately with
+      MATLAB bicubic (:func:`hubsr.resize.imresize`, float path, rounded once) and kept.
+    - ``P`` becomes ``RGB``, or ``RGBA`` if it has transparency (as do ``L``/``RGB`` with a
+      transparent colour key, to ``LA``/``RGBA``); ``PA`` becomes ``RGBA``.
+    - ``CMYK`` and ``YCbCr`` become ``RGB`` (Pillow's conversion, no colour management);
+      ``RGBX`` becomes ``RGB``; ``1`` (bilevel) becomes ``L``; premultiplied ``La``/``RGBa``
+      become ``LA``/``RGBA``.
+    - 16-bit grey (``I;16`` and its byte orders, and ``I`` clipped to 0..65535) runs in float
+      and comes back with 16-bit precision as ``I;16`` (``I`` stays ``I``); ``uint16`` arrays
+      come back as ``uint16``.
+    - ``F`` (32-bit float) and other modes are refused: float images have no defined white
+      level, so convert them to ``I;16`` or ``L`` yourself.
+
+    The EXIF orientation of a PIL image or file is applied first (the output is upright and has
+    no orientation tag); an embedded ICC profile is carried over unless the mode conversion
+    changed the colour space. The model's output is clamped to [0, 1] and rounded half up
+    (MATLAB's ``im2uint8``) to 8 or 16 bits.
+
+    Raises:
+        HubSRError: bad arguments, an unsupported image, or a model whose output has the wrong
+            shape.
+    """
+    _check_model(model, scale)
+    check_tiling(tile, tile_overlap)
+    if not isinstance(tta, bool):
+        raise HubSRError(f"tta must be True or False, got {tta!r}")
+    src, sink = _ingest(img, max_pixels, model.scale)
+    dev = resolve_device(device) if device is not None else _model_device(model)
+    runner = _Runner(model, dev, _amp_dtype(dtype, dev, model), tta, src.shape[2])
+    boxes = list(_boxes(src.shape[0], src.shape[1], tile))
+    was_training = model.training
+    model.to(dev).eval()
+    try:
+        with torch.inference_mode():
+            for box in tqdm(boxes, disable=not progress, desc="tiles", unit="tile", leave=False):
+                sink.write(
+                    box[0] * model.scale,
+                    box[2] * model.scale,
+                    _upscale_box(runner, src, box, tile_overlap),
+                )
+    finally:
+        model.train(was_training)
+    return sink.result()
+
+
+# -- arguments ------------------------------------------------------------------------------------
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_model(model, scale) -> None:
+    model_scale = getattr(model, "scale", None)
+    if not _is_int(model_scale) or model_scale < 1:
+        raise HubSRError(f"the model has no valid integer 'scale' attribute (got {model_scale!r})")
+    if scale is not None and scale != model_scale:
+        raise HubSRError(f"expected a x{scale} model, but this model upscales x{model_scale}")
+
+
+def check_tiling(tile, tile_overlap) -> None:
+    """Raise :class:`HubSRError` unless ``tile`` (``None`` or > 0) and ``tile_overlap`` (>= 0,
+    smaller than ``tile``) are valid."""
+    if not _is_int(tile_overlap) or tile_overlap < 0:
+        raise HubSRError(f"tile_overlap must be an integer >= 0, got {tile_overlap!r}")
+    if tile is None:
+        return
+    if not _is_int(tile) or tile < 1:
+        raise HubSRError(f"tile must be a positive integer or None, got {tile!r}")
+    if tile <= tile_overlap:
+        raise HubSRError(
+            f"tile ({tile}) must be larger than tile_overlap ({tile_overlap}): otherwise the "
+            "context around each tile costs more than the tile itself"
+        )
+
+
+def resolve_device(device) -> torch.device:
+    """A ``torch.device`` for ``"auto"``, a device string or a device; errors if unavailable."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise HubSRError(
+            f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise HubSRError("device 'cuda' was requested but CUDA is not available")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise HubSRError("device 'mps' was requested but MPS is not available")
+    return dev
+
+
+def _model_device(model) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _amp_dtype(dtype, device: torch.device, model) -> torch.dtype | None:
+    """The autocast dtype, or None for plain float32."""
+    if dtype is None:
+        use_bf16 = device.type == "cuda" and getattr(model, "bf16_safe", False)
+        return torch.bfloat16 if use_bf16 else None
+    if isinstance(dtype, str) and dtype.lower() in _AMP_DTYPES:
+        return _AMP_DTYPES[dtype.lower()]
+    if dtype == torch.float32:
+        return None
+    if dtype in (torch.bfloat16, torch.float16):
+        return dtype
+    raise HubSRError(f"unsupported dtype {dtype!r}; use None, 'float32', 'bfloat16' or 'float16'")
+
+
+# -- input and output -----------------------------------------------------------------------------
+def _ingest(img, max_pixels, scale):
+    """The input as an ``HxWxC`` uint8/uint16 array, and the sink its output is written to."""
+    if isinstance(img, np.ndarray):
+        return _array_input(img, max_pixels, scale)
+    if isinstance(img, (str, os.PathLike, Image.Image)):
+        return _pil_input(load_image(img, max_pixels=max_pixels), scale)
+    raise HubSRError(
+        f"cannot upscale a {type(img).__name__}; pass a PIL image, a path or a numpy array"
+    )
+
+
+def _array_input(arr: np.ndarray, max_pixels, scale):
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise HubSRError(f"unsupported array dtype {arr.dtype}; pass uint8 or uint16 pixels")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)):
+        raise HubSRError(
+            f"unsupported array shape {arr.shape}; expected HxW or HxWxC with C in 1, 2, 3, 4"
+        )
+    _check_pixels(arr.shape[0], arr.shape[1], max_pixels)
+    src = arr if arr.ndim == 3 else arr[:, :, None]
+    out_shape = (arr.shape[0] * scale, arr.shape[1] * scale, *arr.shape[2:])
+    return src, _ArraySink(out_shape, arr.dtype)
+
+
+def _check_pixels(height: int, width: int, max_pixels) -> None:
+    if height == 0 or width == 0:
+        raise HubSRError(f"the image is empty ({width}x{height})")
+    if max_pixels is not None and height * width > max_pixels:
+        raise HubSRError(
+            f"the image has {width}x{height} = {width * height:,} pixels, more than the limit "
+            f"of {max_pixels:,}; raise max_pixels if you mean it"
+        )
+
+
+def _pil_input(img: Image.Image, scale):
+    original = img.mode
+    if "transparency" in img.info and img.mode in _PIL_TRANSPARENT:
+        img = img.convert(_PIL_TRANSPARENT[img.mode])
+    elif img.mode in _PIL_CONVERSIONS:
+        img = img.convert(_PIL_CONVERSIONS[img.mode])
+    if img.mode in _PIL_8BIT:
+        src, mode = np.asarray(img), img.mode
+    elif img.mode in _PIL_16BIT:
+        # I;16B and friends arrive as big-endian uint16; I as int32. Both become native uint16.
+        src = np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
+        mode = "I" if img.mode == "I" else "I;16"
+    else:
+        raise HubSRError(
+            f"unsupported image mode {original!r}; hubsr reads 1, L, LA, P, PA, RGB, RGBA, "
+            "RGBX, CMYK, YCbCr, I;16 and I (convert float 'F' images to 'I;16' or 'L' first)"
+        )
+    if src.ndim == 2:
+        src = src[:, :, None]
+    width, height = img.size
+    sink = _ImageSink(mode, (width * scale, height * scale))
+    icc = img.info.get("icc_profile")
+    if icc and original not in _ICC_INVALIDATING:
+        sink.image.info["icc_profile"] = icc
+    return src, sink
+
+
+class _ArraySink:
+    """Output into a preallocated numpy array, in the input's dtype and layout."""
+
+    def __init__(self, shape: tuple[int, ...], dtype):
+        self.array = np.empty(shape, dtype=dtype)
+
+    def write(self, y: int, x: int, tile: np.ndarray) -> None:
+        view = self.array[y : y + tile.shape[0], x : x + tile.shape[1]]
+        view[...] = tile.reshape(view.shape)
+
+    def result(self) -> np.ndarray:
+        return self.array
+
+
+class _ImageSink:
+    """Output pasted tile by tile into the result PIL image (no second full-size copy)."""
+
+    def __init__(self, mode: str, size: tuple[int, int]):
+        self.image = Image.new(mode, size)
+        self.dtype = np.int32 if mode == "I" else (np.uint16 if mode == "I;16" else np.uint8)
+
+    def write(self, y: int, x: int, tile: np.ndarray) -> None:
+        if tile.shape[2] == 1:
+            tile = tile[:, :, 0]
+        self.image.paste(Image.fromarray(tile.astype(self.dtype, copy=False)), (x, y))
+
+    def result(self) -> Image.Image:
+        return self.image
+
+
+# -- tiles ----------------------------------------------------------------------------------------
+def _boxes(height: int, width: int, tile: int | None) -> Iterator[tuple[int, int, int, int]]:
+    """``(y0, y1, x0, x1)`` LR boxes covering the image; one box when ``tile`` is None."""
+    step_y, step_x = (tile, tile) if tile else (height, width)
+    for y0 in range(0, height, step_y):
+        for x0 in range(0, width, step_x):
+            yield y0, min(y0 + step_y, height), x0, min(x0 + step_x, width)
+
+
+def _grow(box, context: int, height: int, width: int) -> tuple[int, int, int, int]:
+    y0, y1, x0, x1 = box
+    return (
+        max(0, y0 - context),
+        min(height, y1 + context),
+        max(0, x0 - context),
+        min(width, x1 + context),
+    )
+
+
+def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int) -> np.ndarray:
+    """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer range."""
+    k = runner.colour_channels
+    tile = _crop_run(src[:, :, :k], box, overlap, runner.scale, runner)
+    if src.shape[2] > k:  # alpha: MATLAB bicubic, with just the context its taps need
+        alpha = _crop_run(src[:, :, k:], box, _ALPHA_CONTEXT, runner.scale, runner.bicubic)
+        tile = np.concatenate([tile, alpha], axis=2)
+    return _round(tile, np.iinfo(src.dtype).max).astype(src.dtype)
+
+
+def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> np.ndarray:
+    """``fn`` on the box grown by ``context`` pixels (clipped to the image), cropped to the box."""
+    wy0, wy1, wx0, wx1 = _grow(box, context, src.shape[0], src.shape[1])
+    out = fn(src[wy0:wy1, wx0:wx1])
+    y0, y1, x0, x1 = box
+    return out[(y0 - wy0) * scale : (y1 - wy0) * scale, (x0 - wx0) * scale : (x1 - wx0) * scale]
+
+
+def _round(img: np.ndarray, max_value: int) -> np.ndarray:
+    """Clamp to [0, 1], scale to ``max_value`` and round half up (MATLAB's ``im2uint8``)."""
+    return np.floor(np.clip(img, 0.0, 1.0) * max_value + 0.5)
+
+
+class _Runner:
+    """The model on one integer ``h x w x K`` window: float conversion, channel adaptation,
+    padding to ``size_multiple``, self-ensemble and autocast. Returns ``sh x sw x K`` floats."""
+
+    def __init__(self, model, device: torch.device, amp_dtype, tta: bool, channels: int):
+        self.model, self.device, self.amp_dtype, self.tta = model, device, amp_dtype, tta
+        self.scale = model.scale
+        self.multiple = getattr(model, "size_multiple", 1)
+        self.colour_channels = 1 if channels <= 2 else 3
+        self.model_channels = getattr(model, "in_channels", 3)
+        if self.model_channels not in (1, 3):
+            raise HubSRError(
+                f"the model takes {self.model_channels} channels; the pipeline feeds grey (1) "
+                "or RGB (3) models"
+            )
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(window.astype(np.float32) / np.iinfo(window.dtype).max)
+        x = x.permute(2, 0, 1)[None].to(self.device)
+        k, m = self.colour_channels, self.model_channels
+        if k == m:
+            y = self._ensemble(x)
+        elif k == 1:  # grey on an RGB model: three equal channels in, their mean out
+            y = self._ensemble(x.repeat(1, m, 1, 1)).mean(dim=1, keepdim=True)
+        else:  # RGB on a grey model: the channels go through as a batch
+            y = self._ensemble(x.transpose(0, 1)).transpose(0, 1)
+        return y[0].permute(1, 2, 0).cpu().numpy()
+
+    def bicubic(self, window: np.ndarray) -> np.ndarray:
+        return imresize(window.astype(np.float64) / np.iinfo(window.dtype).max, self.scale)
+
+    def _ensemble(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.tta:
+            return self._forward(x)
+        total = None
+        for flip, k in _TTA_TRANSFORMS:
+            y = self._forward(torch.rot90(x.flip(-1) if flip else x, k, (-2, -1)))
+            y = torch.rot90(y, -k, (-2, -1))
+            y = y.flip(-1) if flip else y
+            total = y if total is None else total.add_(y)
+        return total / len(_TTA_TRANSFORMS)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        pad_h, pad_w = -h % self.multiple, -w % self.multiple
+        if pad_h or pad_w:  # reflect needs the padding smaller than the image
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        if self.amp_dtype is None:
+            y = self.model(x)
+        else:
+            with torch.autocast(self.device.type, dtype=self.amp_dtype):
+                y = self.model(x)
+        expected = (x.shape[0], x.shape[1], x.shape[2] * self.scale, x.shape[3] * self.scale)
+        if tuple(y.shape) != expected:
+            raise HubSRError(
+                f"the model returned shape {tuple(y.shape)} for input {tuple(x.shape)}, expected "
+                f"{expected}: its scale ({self.scale}) or in_channels attribute is wrong"
+            )
+        return y[..., : h * self.scale, : w * self.scale].float()

@@ -1,0 +1,135 @@
+"""Regenerate every published result from the bundled models: JSON, cards, figures, README table.
+
+For every bundled model folder in model_cards/ (a folder with config.json and model.safetensors)
+plus bicubic:
+
+1. ``hubsr benchmark`` on Set5, Set14 and BSD100 x3 -> results/benchmark.json, and again with
+   x8 TTA (bundled models only; TTA does not change bicubic) -> results/benchmark-tta.json;
+2. each folder's README.md (``hubsr card``);
+3. results/psnr_vs_time.png (Set14 PSNR against CPU seconds per image);
+4. results/comparison.png: the same 80x80 HR crops of Set14 baboon, comic, zebra and ppt3,
+   enlarged 3x with nearest neighbour, for HR, bicubic and each model, with whole-image PSNR;
+5. the results section of the repository README.md, between ``<!-- results:start -->`` and
+   ``<!-- results:end -->`` (the markers are added if README.md has none).
+
+Run from anywhere: ``python model_cards/generate.py`` (``--skip-benchmark`` reuses the JSON).
+Timings depend on the machine and its load: run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time, write_bytes_atomic
+from hubsr.bundled import bundled_models
+from hubsr.cards import (
+    load_benchmark_json,
+    render_readme_section,
+    replace_readme_section,
+    write_card,
+)
+from hubsr.cli import main as hubsr_main
+from hubsr.datasets import BENCHMARK_SETS, dataset_dir, load_rgb
+from hubsr.imageio import save_image_atomic
+from hubsr.protocol import make_lr, modcrop, score
+
+REPO = Path(__file__).resolve().parent.parent
+CARDS = REPO / "model_cards"
+RESULTS = CARDS / "results"
+BENCHMARK_JSON = RESULTS / "benchmark.json"
+TTA_JSON = RESULTS / "benchmark-tta.json"
+README = REPO / "README.md"
+SCALE = 3
+
+# (Set14 image, left, top) of each 80x80 HR crop in the comparison sheet.
+CROPS = (("baboon", 280, 0), ("comic", 90, 50), ("zebra", 230, 90), ("ppt3", 35, 240))
+CROP, ZOOM = 80, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-benchmark", action="store_true", help="reuse results/*.json")
+    parser.add_argument("--no-tta", action="store_true", help="skip the x8 TTA benchmark")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+
+    models = bundled_models()
+    names = list(models)
+    if not names:
+        print(f"no bundled model folders in {CARDS}; measuring bicubic only")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    quiet = ["--quiet"] if args.quiet else []
+    if not args.skip_benchmark:
+        common = ["--datasets", *BENCHMARK_SETS, "--scale", str(SCALE), *quiet]
+        model_args = [a for n in ["bicubic", *names] for a in ("--model", n)]
+        _check(hubsr_main(["benchmark", *model_args, *common, "--json", str(BENCHMARK_JSON)]))
+        if names and not args.no_tta:
+            model_args = [a for n in names for a in ("--model", n)]
+            _check(
+                hubsr_main(["benchmark", *model_args, *common, "--tta", "--json", str(TTA_JSON)])
+            )
+
+    benchmark = load_benchmark_json(BENCHMARK_JSON)
+    tta = load_benchmark_json(TTA_JSON) if TTA_JSON.is_file() and not args.no_tta else None
+    for folder in models.values():
+        print(f"wrote {write_card(folder, benchmark, tta)}")
+    print(f"wrote {plot_psnr_vs_time(benchmark['results'], RESULTS / 'psnr_vs_time.png')}")
+    print(f"wrote {comparison_sheet(['bicubic', *names], RESULTS / 'comparison.png')}")
+    update_readme(render_readme_section(benchmark, tta))
+    return 0
+
+
+def _check(code: int) -> None:
+    if code != 0:
+        sys.exit(code)
+
+
+def comparison_sheet(model_names: list[str], path: Path) -> Path:
+    """One row per crop: HR, then each model's SR, each cell labelled with name and PSNR."""
+    font = ImageFont.load_default(size=14)
+    cell, label_h, pad = CROP * ZOOM, 22, 6
+    columns = ["HR", *model_names]
+    sheet = Image.new(
+        "RGB",
+        (len(columns) * (cell + pad) + pad, len(CROPS) * (cell + label_h + pad) + pad),
+        "white",
+    )
+    draw = ImageDraw.Draw(sheet)
+    models = [load_benchmark_model(n, SCALE)[1] for n in model_names]
+    for row, (image, left, top) in enumerate(CROPS):
+        hr = modcrop(load_rgb(dataset_dir("Set14") / f"{image}.png"), SCALE)
+        lr = make_lr(hr, SCALE)
+        outputs = [("HR", hr, None)]
+        for name, model in zip(model_names, models, strict=True):
+            sr = model.upscale(lr)
+            outputs.append((name, sr, score(sr, hr, SCALE)["psnr"]))
+        y = pad + row * (cell + label_h + pad)
+        for col, (name, img, psnr) in enumerate(outputs):
+            x = pad + col * (cell + pad)
+            crop = Image.fromarray(np.ascontiguousarray(img[top : top + CROP, left : left + CROP]))
+            sheet.paste(crop.resize((cell, cell), Image.Resampling.NEAREST), (x, y))
+            text = f"{image}: HR" if psnr is None else f"{name}: {psnr:.2f} dB"
+            draw.text((x + 2, y + cell + 3), text, fill="black", font=font)
+    return save_image_atomic(sheet, path)
+
+
+def update_readme(section: str) -> None:
+    if not README.is_file():
+        print(f"{README} does not exist; the results section was not written:\n{section}")
+        return
+    text = README.read_text()
+    updated = replace_readme_section(text, section)
+    if updated != text:
+        write_bytes_atomic(README, updated.encode())
+        print(f"wrote the results section of {README}")
+    else:
+        print(f"{README} results section is up to date")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

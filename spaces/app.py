@@ -1,0 +1,357 @@
+"""hubsr super-resolution demo (Gradio Space): upload an image, compare bicubic and a model.
+
+Reads top to bottom: settings, the models (loaded once, at import), one function ``run`` that
+does a whole request, then one ``gr.Blocks`` page. ``python spaces/app.py`` serves it on
+127.0.0.1:7860; set ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` to change that, and
+``HUBSR_SPACE_MAX_PIXELS`` to change the input size limit. Bundled models come from
+``hubsr.bundled.bundled_models()`` (``model_cards/``, or ``HUBSR_MODELS_DIR``).
+
+Uploads arrive as files in Gradio's temporary folder and are read with
+:func:`hubsr.imageio.load_image` only; results are written to a private temporary folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from hubsr import HubSR, HubSRError, get_architecture
+from hubsr.bundled import DEFAULT_MODEL, bundled_models
+from hubsr.imageio import load_image, save_image_atomic
+
+# -- settings -------------------------------------------------------------------------------------
+MAX_PIXELS = int(os.environ.get("HUBSR_SPACE_MAX_PIXELS", "1000000"))  # input pixels (W x H)
+if MAX_PIXELS < 1:
+    raise ValueError(f"HUBSR_SPACE_MAX_PIXELS must be a positive integer, got {MAX_PIXELS}")
+MAX_FILE_SIZE = "20mb"  # upload size limit, checked by Gradio before the file is stored
+CONCURRENCY = 1  # requests run at a time; a CPU Space has 2 cores, one request uses both
+QUEUE_SIZE = 16  # waiting requests before new ones are turned away
+KEEP_OUTPUTS_S = 3600  # result files older than this are deleted
+HERE = Path(__file__).resolve().parent
+EXAMPLES = sorted((HERE / "examples").glob("*.png"))
+BICUBIC = "bicubic"
+TILES = [("Whole image", 0), ("128 px", 128), ("256 px", 256), ("512 px", 512)]
+DEFAULT_TILE = 256
+CROP = 80  # side of the zoomed centre crop, in output pixels
+ZOOM = 4  # nearest-neighbour enlargement of the crop
+OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="hubsr-space-"))  # results; removed at exit
+atexit.register(shutil.rmtree, OUTPUT_DIR, ignore_errors=True)
+
+
+def _refuse(message: str, title: str = "Cannot upscale") -> gr.Error:
+    """An error for the visitor; expected, so it leaves no traceback in the log."""
+    return gr.Error(message, title=title, print_exception=False)
+
+
+# -- models (loaded once per process) -------------------------------------------------------------
+MODELS: dict[str, HubSR] = {
+    name: HubSR.from_pretrained(folder) for name, folder in bundled_models().items()
+}
+SCALES = sorted({model.scale for model in MODELS.values()}) or [3]
+START_MODEL = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else next(iter(MODELS), BICUBIC)
+START_SCALE = MODELS[START_MODEL].scale if START_MODEL in MODELS else SCALES[0]
+
+
+@functools.cache
+def bicubic_model(scale: int) -> HubSR:
+    """The MATLAB-bicubic baseline at ``scale`` (weightless; built once per scale)."""
+    return get_architecture(BICUBIC)(scale=scale).eval()
+
+
+def get_model(name: str, scale: int) -> HubSR:
+    if name == BICUBIC:
+        return bicubic_model(scale)
+    if name not in MODELS:
+        known = ", ".join([*MODELS, BICUBIC])
+        raise _refuse(f"Unknown model {name!r}; this Space has: {known}.")
+    if MODELS[name].scale != scale:
+        raise _refuse(f"{name} upscales x{MODELS[name].scale}, not x{scale}; pick x{scale}.")
+    return MODELS[name]
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """Dropdown entries (label, name): every bundled model with its scale, then bicubic."""
+    return [
+        (f"{name} ({type(model).__name__}, x{model.scale})", name) for name, model in MODELS.items()
+    ] + [("bicubic (the baseline, any scale)", BICUBIC)]
+
+
+def scale_for_model(name: str, scale: int) -> int:
+    """The scale to show once ``name`` is picked: its own, or the current one for bicubic."""
+    return MODELS[name].scale if name in MODELS else scale
+
+
+def model_for_scale(scale: int, name: str) -> str:
+    """The model to show once ``scale`` is picked: the current one if it fits, else the first
+    bundled model of that scale (bicubic fits every scale)."""
+    if name not in MODELS or MODELS[name].scale == scale:
+        return name
+    return next((n for n, m in MODELS.items() if m.scale == scale), BICUBIC)
+
+
+# -- one request ----------------------------------------------------------------------------------
+def run(
+    image: dict | None,
+    model_name: str,
+    scale: int,
+    tta: bool,
+    tile: int,
+    progress=gr.Progress(track_tqdm=True),  # noqa: B008  (how Gradio passes a progress bar)
+):
+    """Upscale one uploaded image; returns (slider pair, zoomed crop, summary, PNG for download).
+
+    ``image`` is Gradio's record of the upload (its ``path`` is in Gradio's upload folder);
+    the other arguments are the controls' values. The slider pair is (bicubic, model) at full
+    output size, both PNG files.
+    """
+    path = _uploaded_file(image)
+    name = path.name
+    if scale not in SCALES:
+        raise _refuse(f"Scale x{scale} is not offered; choose one of {SCALES}.")
+    if tile not in [size for _, size in TILES]:
+        raise _refuse(f"Tile size {tile} is not offered; choose one of {TILES}.")
+    if not isinstance(tta, bool):
+        raise _refuse(f"Self-ensemble must be true or false, got {tta!r}.")
+    _check_size(path, name)
+    progress(0, desc="Reading the image")
+    try:
+        img = load_image(path, max_pixels=MAX_PIXELS)
+    except HubSRError as exc:
+        raise _refuse(_tidy(exc, path, name), title="Cannot read this image") from None
+    model = get_model(model_name, scale)
+    tile = tile or None
+    try:
+        start = time.perf_counter()
+        result = model.upscale(img, tile=tile, tta=tta, progress=True)
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        baseline = result if model_name == BICUBIC else bicubic_model(model.scale).upscale(img)
+        bicubic_seconds = time.perf_counter() - start
+    except HubSRError as exc:
+        raise _refuse(_tidy(exc, path, name), title="Cannot upscale this image") from None
+
+    progress(1, desc="Saving the PNG")
+    _delete_old_outputs()
+    out_dir = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
+    stem = Path(name).stem[:60] or "image"
+    result_path = save_image_atomic(result, out_dir / f"{stem}_{model_name}_x{model.scale}.png")
+    baseline_path = result_path
+    if baseline is not result:
+        baseline_path = save_image_atomic(baseline, out_dir / f"{stem}_bicubic_x{model.scale}.png")
+
+    summary = (
+        f"**{model_name}** x{model.scale}: {img.width}×{img.height} → "
+        f"{result.width}×{result.height} px in **{seconds:.2f} s** on the CPU "
+        f"({'whole image' if tile is None else f'{tile} px tiles'}, self-ensemble "
+        f"{'on' if tta else 'off'}); bicubic took {bicubic_seconds:.2f} s."
+    )
+    notes = _mode_notes(img)
+    if notes:
+        summary += "  \n" + notes
+    crop = zoomed_crop(baseline, result, model_name)
+    return (str(baseline_path), str(result_path)), crop, summary, str(result_path)
+
+
+def _uploaded_file(image: dict | None) -> Path:
+    """The upload's path, refused unless it lies in Gradio's upload folder or our examples."""
+    if not image or not image.get("path"):
+        raise _refuse("Upload an image first, or click one of the examples.")
+    path = Path(image["path"]).resolve()
+    roots = (Path(gr.utils.get_upload_folder()).resolve(), HERE / "examples")
+    if not any(path.is_relative_to(root) for root in roots):
+        raise _refuse("Only images uploaded to this page can be upscaled.")
+    return path
+
+
+def _check_size(path: Path, name: str) -> None:
+    """Refuse images over MAX_PIXELS with a message for people; reads the header only."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except Exception:  # not an image, or a corrupt header: load_image says which, precisely
+        return
+    if width * height > MAX_PIXELS:
+        raise _refuse(
+            f"{name} is {width}×{height} = {width * height / 1e6:.2f} megapixels; this Space "
+            f"upscales images of up to {MAX_PIXELS:,} pixels ({_limit_text()}). Crop or shrink "
+            "it first, or run hubsr on your own machine, which has no such limit.",
+            title="Image too large",
+        )
+
+
+def _tidy(exc: HubSRError, path: Path, name: str) -> str:
+    """The error message with Gradio's temporary path replaced by the file's own name."""
+    message = str(exc).replace(str(path), name)
+    return message if message.endswith(".") else message + "."
+
+
+def _mode_notes(img: Image.Image) -> str:
+    notes = []
+    if img.mode in ("L", "LA", "1", "I;16", "I", "I;16B", "I;16L", "I;16N"):
+        notes.append("grey input gives a grey result")
+    if img.mode.startswith("I"):
+        notes.append("16-bit input: the PNG is 16-bit too")
+    if "A" in img.mode or "transparency" in img.info:
+        notes.append("the alpha channel is upscaled with bicubic and kept")
+    if img.mode in ("P", "CMYK", "YCbCr"):
+        notes.append(f"{img.mode} input was converted to RGB")
+    return ("Note: " + "; ".join(notes) + ".") if notes else ""
+
+
+def _limit_text() -> str:
+    side = int(MAX_PIXELS**0.5)
+    return f"{MAX_PIXELS / 1e6:.2g} MP, e.g. {side}×{side}"
+
+
+def _delete_old_outputs() -> None:
+    cutoff = time.time() - KEEP_OUTPUTS_S
+    for folder in OUTPUT_DIR.iterdir():
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def zoomed_crop(baseline: Image.Image, result: Image.Image, model_name: str) -> Image.Image:
+    """Centre crops of both images, enlarged with nearest neighbour, side by side, with each
+    one's name centred below it."""
+    size = min(CROP, result.width, result.height)
+    left, top = (result.width - size) // 2, (result.height - size) // 2
+    box = (left, top, left + size, top + size)
+    side, gap, footer = size * ZOOM, 8, 30
+    canvas = Image.new("RGB", (2 * side + gap, side + footer), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=20)
+    for i, (label, img) in enumerate([("bicubic", baseline), (model_name, result)]):
+        x = i * (side + gap)
+        canvas.paste(_to_rgb8(img.crop(box)).resize((side, side), Image.Resampling.NEAREST), (x, 0))
+        draw.text((x + side // 2, side + footer // 2), label, fill="black", font=font, anchor="mm")
+    return canvas
+
+
+def _to_rgb8(img: Image.Image) -> Image.Image:
+    """An 8-bit RGB view of any output mode: 16-bit scaled down, alpha over a grey check board."""
+    if img.mode in ("I", "I;16"):
+        img = Image.fromarray((np.asarray(img, dtype=np.float64) / 257).round().astype(np.uint8))
+    if img.mode in ("LA", "RGBA"):
+        rgba = img.convert("RGBA")
+        board = np.indices((img.height, img.width)).sum(axis=0) // 8 % 2 * 60 + 170
+        background = Image.fromarray(board.astype(np.uint8)).convert("RGBA")
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+# -- the page -------------------------------------------------------------------------------------
+INTRO = f"""
+# hubsr: super-resolution {"/".join(f"x{s}" for s in SCALES)}
+**1.** Upload a small image (or click an example) · **2.** press **Upscale** ·
+**3.** drag the slider to compare plain bicubic resizing (left) with the model (right).
+Inputs up to {_limit_text()}; still images only (animated GIF/WebP/PNG are refused).
+"""
+
+with gr.Blocks(
+    title="hubsr super-resolution",
+    analytics_enabled=False,
+    delete_cache=(KEEP_OUTPUTS_S, KEEP_OUTPUTS_S),  # Gradio's copies of uploads and results
+) as demo:
+    gr.Markdown(INTRO)
+    with gr.Row():
+        with gr.Column(scale=2, min_width=300):
+            image = gr.Image(
+                label="Your image (PNG, JPEG, WebP, BMP, TIFF; 8/16-bit, grey, alpha)",
+                type="filepath",
+                elem_id="input-image",
+                sources=["upload", "clipboard"],
+                height=300,
+            )
+            gr.Examples(
+                examples=[[str(path)] for path in EXAMPLES],
+                inputs=[image],
+                label="Examples (Set14 images, bicubic-downscaled x3)",
+            )
+            with gr.Row():
+                model_name = gr.Dropdown(
+                    model_choices(),
+                    value=START_MODEL,
+                    label="Model",
+                    info="bicubic: plain resizing, the baseline the slider compares with",
+                    scale=3,
+                )
+                scale = gr.Radio(
+                    [(f"x{s}", s) for s in SCALES],
+                    value=START_SCALE,
+                    label="Scale",
+                    info="each model is trained for one scale",
+                    interactive=len(SCALES) > 1,
+                    scale=1,
+                    min_width=120,
+                )
+            with gr.Row():
+                tile = gr.Dropdown(
+                    TILES,
+                    value=DEFAULT_TILE,
+                    label="Tile size",
+                    info="smaller tiles: less memory, same result",
+                )
+                tta = gr.Checkbox(
+                    label="Self-ensemble (x8 TTA)",
+                    info="averages 8 flips/rotations; a bit better, 8× slower",
+                )
+            button = gr.Button("Upscale", variant="primary", size="lg")
+        with gr.Column(scale=3, min_width=400):
+            slider = gr.ImageSlider(
+                label="Bicubic (left) vs model (right): drag the handle",
+                type="filepath",
+                format="png",
+                image_mode=None,
+                interactive=False,
+                max_height=520,
+                elem_id="result-slider",
+            )
+            summary = gr.Markdown("The result appears here.", elem_id="summary")
+            crop = gr.Image(
+                label=f"Centre crop, {ZOOM}× enlarged: bicubic | model",
+                type="pil",
+                format="png",
+                interactive=False,
+                height=330,
+                elem_id="zoom-crop",
+            )
+            download = gr.DownloadButton(
+                "Download the full-resolution PNG", variant="secondary", interactive=False
+            )
+
+    # .input fires on the visitor's own changes only, so these two never trigger each other.
+    model_name.input(scale_for_model, [model_name, scale], scale, api_visibility="private")
+    scale.input(model_for_scale, [scale, model_name], model_name, api_visibility="private")
+    button.click(
+        run,
+        inputs=[image, model_name, scale, tta, tile],
+        outputs=[slider, crop, summary, download],
+        api_name="upscale",
+        # run gets the uploaded file unopened (and the other values as sent): hubsr reads the
+        # file, so a non-image, a corrupt or an animated file gets hubsr's precise message
+        # rather than a generic error from gr.Image opening it first.
+        preprocess=False,
+    ).success(
+        lambda: gr.DownloadButton(interactive=True),
+        outputs=download,
+        api_visibility="private",
+        queue=False,
+    )
+
+demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+
+if __name__ == "__main__":
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=MAX_FILE_SIZE,
+    )

@@ -1,0 +1,173 @@
+"""Model cards parse as Hub cards with a model-index; the README table is what the JSON renders."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from huggingface_hub import ModelCard
+from PIL import Image
+
+from hubsr import HubSRError, get_architecture
+from hubsr.benchmark import benchmark
+from hubsr.cards import (
+    README_END,
+    README_START,
+    load_benchmark_json,
+    readme_section,
+    render_readme_section,
+    render_results_table,
+    replace_readme_section,
+    write_card,
+)
+from hubsr.cli import main
+from hubsr.datasets import BENCHMARK_SETS, dataset_dir, load_rgb
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "model_cards" / "results"
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """A tiny SPAN x3 folder with training files, and benchmark JSONs in the CLI's format.
+
+    One real benchmark result (two small Set5 crops) is made per model and copied under each
+    set name, so the card consumes exactly what ``benchmark`` writes, at a fraction of the cost.
+    """
+    root = tmp_path_factory.mktemp("card")
+    images = root / "images"
+    images.mkdir()
+    for name in ("baby", "bird"):
+        Image.fromarray(load_rgb(dataset_dir("Set5") / f"{name}.png")[:48, :48]).save(
+            images / f"{name}.png"
+        )
+    folder = root / "span-tiny-x3"
+    model = get_architecture("span")(scale=3, feature_channels=8, num_blocks=2)
+    model.save_pretrained(folder)
+    summary = {"arch": "span", "model_args": {"scale": 3, "feature_channels": 8}, "params": 1}
+    summary |= {"best_step": 40, "steps": 50, "train_seconds": 90.0, "device": "cpu"}
+    summary |= {"processes": 1, "torch": "2.x", "results": {"Set14": {"psnr": 28.1, "ssim": 0.8}}}
+    (folder / "train_summary.json").write_text(json.dumps(summary))
+    config = {"arch": "span", "train_dirs": "data/T91,data/BSDS200", "eval_dir": "data/Set5"}
+    (folder / "train_config.json").write_text(json.dumps(config | {"minutes": 1.5}))
+
+    def results(model, name, tta):
+        one = benchmark(model, images, 3, tta=tta, progress=False)
+        rows = []
+        for i, dataset in enumerate(BENCHMARK_SETS):
+            row = copy.deepcopy(one) | {"model": name, "model_source": name, "dataset": dataset}
+            row["psnr"] += i
+            row["protocol"]["dataset"] = dataset
+            rows.append(row)
+        return rows
+
+    bicubic = get_architecture("bicubic")(scale=3)
+    plain = {"scale": 3, "results": results(bicubic, "bicubic", False)}
+    plain["results"] += results(model, folder.name, False)
+    tta = {"scale": 3, "results": results(model, folder.name, True)}
+    (root / "bench.json").write_text(json.dumps(plain))
+    (root / "tta.json").write_text(json.dumps(tta))
+    return folder, root / "bench.json", root / "tta.json", plain, tta
+
+
+@pytest.fixture(scope="module")
+def card(measured):
+    folder, bench, tta, _, _ = measured
+    argv = ["card", str(folder), "--benchmark", str(bench), "--tta-benchmark", str(tta)]
+    assert main(argv) == 0
+    return ModelCard.load(folder / "README.md")
+
+
+def test_card_metadata(card):
+    assert card.data.library_name == "hubsr"
+    assert card.data.pipeline_tag == "image-to-image"
+    assert card.data.license == "mit"
+    assert {"super-resolution", "span"} <= set(card.data.tags)
+    assert card.data.datasets == ["T91", "BSDS200"]
+
+
+def test_model_index_has_every_metric_with_its_protocol(card, measured):
+    _, _, _, plain, tta = measured
+    results = card.data.eval_results
+    assert len(results) == len(BENCHMARK_SETS) * 2 * 2  # sets x (PSNR, SSIM) x (plain, TTA)
+    expected = {
+        (r["dataset"], r["tta"]): r
+        for r in plain["results"] + tta["results"]
+        if r["model"] == "span-tiny-x3"
+    }
+    for result in results:
+        args = result.metric_args
+        measured_row = expected[(result.dataset_type, args["tta"])]
+        digits = 2 if result.metric_type == "psnr" else 4
+        assert result.metric_value == round(measured_row[result.metric_type], digits)
+        assert args["y_channel"] is True and args["crop_border"] == 3
+        assert "MATLAB" in args["lr"] and "MATLAB bicubic" in args["resize"]
+        checksum = measured_row["protocol"]["dataset_checksum"]
+        assert args["dataset_checksum"] == f"sha256:{checksum}"
+        assert result.dataset_name == f"{result.dataset_type} x3"
+
+
+def test_card_body(card, measured):
+    text = card.text
+    usage = 'from hubsr import HubSR\nmodel = HubSR.from_pretrained("span-tiny-x3")\n'
+    assert usage + 'model.upscale("input.png").save("output.png")' in text
+    assert "| Bicubic | 0 |" in text and "| **span-tiny-x3** + x8 TTA |" in text
+    assert "published: Kim et al., CVPR 2016" in text and "33.66" in text
+    assert "Set5 was used to pick the checkpoint" in text
+    assert "50 steps in 1.5 minutes" in text and '"train_dirs"' in text
+    assert "@inproceedings{wan2024swift" in text  # BibTeX from the SPAN module docstring
+    assert "## Limitations" in text
+
+
+def test_card_refuses_a_json_without_the_model(measured, tmp_path):
+    folder, _, _, plain, _ = measured
+    other = {"results": [r for r in plain["results"] if r["model"] == "bicubic"]}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(HubSRError, match="no results for span-tiny-x3 .it has: bicubic"):
+        write_card(folder, tmp_path / "other.json")
+
+
+# -- the repository README table ------------------------------------------------------------------
+def test_results_table_renders_every_model_and_changes_with_the_json(measured):
+    _, _, _, plain, tta = measured
+    table = render_results_table(plain, tta).splitlines()
+    assert table[0].startswith("| Model (x3) | Params | Set5 PSNR / SSIM | Set14")
+    labels = [line.split("|")[1].strip() for line in table[2:]]
+    assert labels == ["bicubic", "span-tiny-x3", "span-tiny-x3 + x8 TTA"]
+    section = render_readme_section(plain, tta)
+    changed = copy.deepcopy(plain)
+    changed["results"][0]["psnr"] += 0.01
+    assert render_readme_section(changed, tta) != section
+
+
+def test_replace_readme_section_round_trip(measured):
+    _, _, _, plain, tta = measured
+    section = render_readme_section(plain, tta)
+    text = replace_readme_section("# Project\n\nIntro.\n", section)
+    assert readme_section(text) == section and text.startswith("# Project\n\nIntro.")
+    again = replace_readme_section(text.replace(section, "\nstale\n"), section)
+    assert again == text
+
+
+def test_readme_results_match_the_results_json():
+    """Once README.md has the markers, its table must be exactly what the JSON renders.
+
+    Skipped only while both are still empty: no README section and no results JSON yet.
+    """
+    readme = REPO / "README.md"
+    section = readme_section(readme.read_text()) if readme.is_file() else None
+    if section is None:
+        pytest.skip(f"README.md has no {README_START} ... {README_END} section yet")
+    bench, tta = RESULTS / "benchmark.json", RESULTS / "benchmark-tta.json"
+    if not section.strip() and not bench.is_file():
+        pytest.skip("README.md has empty results markers and nothing is generated yet")
+    assert bench.is_file(), f"README.md has a results section but {bench} is missing"
+    expected = render_readme_section(
+        load_benchmark_json(bench), load_benchmark_json(tta) if tta.is_file() else None
+    )
+    assert section == expected, (
+        "README results differ from model_cards/results/*.json: run "
+        "python model_cards/generate.py --skip-benchmark"
+    )

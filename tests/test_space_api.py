@@ -1,0 +1,132 @@
+"""The Gradio Space (spaces/app.py) through its API, as gradio_client sees it: sizes, image modes,
+model choice and the friendly errors. One app process serves every test in this module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from space_server import EXAMPLES, running_app
+
+from hubsr import get_architecture
+from hubsr.bundled import DEFAULT_MODEL
+
+MAX_PIXELS = 40_000  # a small input limit, so that a 201x200 image is already too large
+SMALL_X2 = "aaa-tiny-x2"  # sorts before DEFAULT_MODEL: the default must not be "the first one"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The app with two tiny random-weight models bundled: DEFAULT_MODEL (x3) and an x2 one."""
+    work = tmp_path_factory.mktemp("space")
+    models = work / "models"
+    espcn = get_architecture("espcn")
+    espcn(scale=3, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(models / DEFAULT_MODEL)
+    espcn(scale=2, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(models / SMALL_X2)
+    env = {"HUBSR_MODELS_DIR": str(models), "HUBSR_SPACE_MAX_PIXELS": str(MAX_PIXELS)}
+    with running_app(work, **env) as url:
+        yield Client(url, verbose=False, download_files=str(work / "downloads"))
+
+
+def upscale(client, path, model=DEFAULT_MODEL, scale=3, tta=False, tile=0):
+    return client.predict(handle_file(str(path)), model, scale, tta, tile, api_name="/upscale")
+
+
+def save(tmp_path, name, img, **params):
+    path = tmp_path / name
+    img.save(path, **params)
+    return path
+
+
+def noise(mode, size=(24, 18), seed=0):
+    rng = np.random.default_rng(seed)
+    width, height = size
+    if mode == "I;16":
+        return Image.fromarray(rng.integers(0, 65536, (height, width), dtype=np.uint16))
+    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
+    arr = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+    return Image.fromarray(arr[:, :, 0] if channels == 1 else arr)
+
+
+def test_default_model_is_the_bundled_default(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    params = {p["parameter_name"]: p for p in info["named_endpoints"]["/upscale"]["parameters"]}
+    assert params["model_name"]["parameter_default"] == DEFAULT_MODEL
+    assert params["scale"]["parameter_default"] == 3
+
+
+def test_example_upscaled_x3_with_slider_crop_summary_and_download(client):
+    example = EXAMPLES[0]
+    with Image.open(example) as img:
+        width, height = img.size
+    slider, crop, summary, download = upscale(client, example, tile=128)
+    before, after = (Image.open(path) for path in slider)
+    assert before.size == after.size == (3 * width, 3 * height)
+    assert before.format == after.format == "PNG"
+    assert not np.array_equal(np.asarray(before), np.asarray(after))  # model, not bicubic twice
+    with Image.open(download) as full:
+        assert full.format == "PNG" and full.size == (3 * width, 3 * height)
+        assert np.array_equal(np.asarray(full), np.asarray(after))
+    assert Image.open(crop).width > Image.open(crop).height  # two crops side by side
+    assert f"{width}×{height} → {3 * width}×{3 * height}" in summary
+
+
+def test_bicubic_and_x2_model(client, tmp_path):
+    path = save(tmp_path, "rgb.png", noise("RGB"))
+    slider, _, summary, _ = upscale(client, path, model="bicubic", tta=True, tile=128)
+    assert Image.open(slider[1]).size == (72, 54)
+    assert "**bicubic** x3" in summary
+    slider, _, _, _ = upscale(client, path, model=SMALL_X2, scale=2)
+    assert Image.open(slider[1]).size == (48, 36)
+    with pytest.raises(AppError, match="upscales x2, not x3"):
+        upscale(client, path, model=SMALL_X2, scale=3)
+
+
+@pytest.mark.parametrize(
+    ("mode", "out_modes"),
+    [("L", {"L"}), ("LA", {"LA"}), ("RGBA", {"RGBA"}), ("I;16", {"I;16", "I"})],
+)
+def test_grey_alpha_and_16_bit_keep_their_mode(client, tmp_path, mode, out_modes):
+    path = save(tmp_path, "in.png", noise(mode))
+    slider, _, _, download = upscale(client, path)
+    with Image.open(download) as full:
+        assert full.mode in out_modes and full.size == (72, 54)
+    assert Image.open(slider[0]).mode in out_modes
+
+
+def test_palette_and_jpeg_inputs(client, tmp_path):
+    palette = save(tmp_path, "p.gif", noise("RGB").convert("P"))
+    assert Image.open(upscale(client, palette)[3]).mode == "RGB"
+    jpeg = save(tmp_path, "photo.jpg", noise("RGB"), quality=90)
+    assert Image.open(upscale(client, jpeg)[3]).size == (72, 54)
+
+
+def test_oversized_image_refused_with_the_limit(client, tmp_path):
+    path = save(tmp_path, "big.png", noise("RGB", size=(201, 200)))
+    with pytest.raises(AppError, match=r"201×200.*up to 40,000 pixels"):
+        upscale(client, path)
+
+
+def test_not_an_image_refused(client, tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is text, not a PNG")
+    with pytest.raises(AppError, match="notes.png is not an image"):
+        upscale(client, path)
+
+
+def test_truncated_image_refused(client, tmp_path):
+    data = save(tmp_path, "full.png", noise("RGB", size=(60, 60))).read_bytes()
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AppError, match="cut.png is truncated or corrupt"):
+        upscale(client, path)
+
+
+def test_animated_gif_refused(client, tmp_path):
+    frames = [noise("RGB", seed=i).convert("P") for i in range(3)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(AppError, match="animated"):
+        upscale(client, path)

@@ -1,0 +1,113 @@
+"""Training end to end on CPU via `accelerate launch`: smoke, kill + resume, NaN, 2 processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+import hubsr
+
+REPO = Path(__file__).resolve().parent.parent
+ACCELERATE = Path(sys.executable).with_name("accelerate")
+TINY_MODEL = json.dumps({"feature_channels": 8, "num_blocks": 2})
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> dict[str, Path]:
+    """Small crops of real images: 6 training images (one grayscale) and 2 selection images."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "train").mkdir()
+    (root / "eval").mkdir()
+    sources = sorted((REPO / "data" / "Set14").glob("*.png"))
+    for i, src in enumerate(sources[:6]):
+        img = Image.open(src).crop((40 * i, 30, 40 * i + 72, 30 + 66))
+        img.save(root / "train" / f"{src.stem}.png")
+    for src in sorted((REPO / "data" / "Set5").glob("*.png"))[:2]:
+        Image.open(src).crop((0, 0, 51, 48)).save(root / "eval" / src.name)
+    return {"train": root / "train", "eval": root / "eval"}
+
+
+def launch(tiny_data, out: Path, *args: str, processes: int = 1) -> subprocess.CompletedProcess:
+    # Several processes go through torchrun (--multi_gpu); on a machine without GPUs the script
+    # asks Accelerate for CPU, which makes that a gloo MULTI_CPU run.
+    mode = "--cpu" if processes == 1 else "--multi_gpu"
+    cmd = [
+        str(ACCELERATE), "launch", mode, "--num_processes", str(processes),
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO / "training" / "train.py"),
+        "--train-dirs", str(tiny_data["train"]), "--eval-dir", str(tiny_data["eval"]),
+        "--test-dirs", str(tiny_data["eval"]), "--cache-dir", str(out.parent / "cache"),
+        "--model-args", TINY_MODEL, "--scale-aug", "1.0,0.8", "--batch", "4", "--patch", "8",
+        "--log-every", "2", "--eval-every", "4", "--threads", "1", "--output", str(out), *args,
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def metrics(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x]
+
+
+def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = launch(tiny_data, out, "--steps", "8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "step:8/8 loss:" in result.stdout and "set5:" in result.stdout
+    model = hubsr.HubSR.from_pretrained(out)
+    assert isinstance(model, hubsr.get_architecture("span")) and model.scale == 3
+    for name in ("train_config.json", "train.py", "README.md", "training_curve.png"):
+        assert (out / name).is_file(), name
+    rows = metrics(out)
+    assert [r["step"] for r in rows] == [2, 4, 6, 8]
+    assert all(np.isfinite(r["loss"]) for r in rows)
+    assert "set5_psnr" in rows[1] and "set5_psnr" in rows[3]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["steps"] == 8 and summary["best_step"] in (4, 8)
+    # The shipped weights are the EMA weights of the best Set5 step.
+    assert (out / "model.safetensors").read_bytes() == (out / "best/model.safetensors").read_bytes()
+    # A second run into the same folder is refused rather than overwriting it.
+    again = launch(tiny_data, out, "--steps", "8")
+    assert again.returncode != 0 and "not empty" in again.stderr
+
+
+def test_killed_run_resumes_to_the_same_weights(tiny_data, tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert launch(tiny_data, straight, "--steps", "12").returncode == 0
+    died = launch(tiny_data, killed, "--steps", "12", "--stop-at", "8")
+    assert died.returncode != 0 and "exiting without cleanup" in died.stdout
+    assert not (killed / "last").exists()  # it really stopped before the end
+    resumed = launch(tiny_data, killed, "--steps", "12", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stdout and "at step 8" in resumed.stdout
+    a = load_file(straight / "last" / "model.safetensors")
+    b = load_file(killed / "last" / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert all((a[k] == b[k]).all() for k in a), "resumed run diverged from the uninterrupted one"
+    assert [r["step"] for r in metrics(killed)] == [r["step"] for r in metrics(straight)]
+
+
+def test_nan_loss_stops_with_a_clear_message(tiny_data, tmp_path):
+    result = launch(tiny_data, tmp_path / "nan", "--steps", "40", "--lr", "1e30", "--ema", "0.5")
+    assert result.returncode != 0
+    assert "NaN or infinite" in result.stderr + result.stdout
+
+
+def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_path):
+    out = tmp_path / "ddp"
+    result = launch(tiny_data, out, "--steps", "8", processes=2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checks = [r for r in metrics(out) if "weight_sums" in r]
+    assert checks, "no replica check was logged"
+    for row in checks:
+        assert len(row["weight_sums"]) == 2
+        assert row["weight_sums"][0] == row["weight_sums"][1]
+        assert row["batch_sums"][0] != row["batch_sums"][1]
+    hubsr.HubSR.from_pretrained(out)

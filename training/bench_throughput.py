@@ -1,0 +1,89 @@
+"""Images per second of the training step: the data pipeline alone vs the whole step.
+
+    python training/bench_throughput.py --arch span --batch 16 --patch 24
+
+Runs on CUDA when available, else CPU. Prints one line per measurement; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import hubsr  # noqa: E402
+
+from dataset import PairSampler, build_dataset, to_rgb_uint8  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed(fn, steps: int, device: torch.device) -> float:
+    """Seconds per call of ``fn`` after two warm-up calls (synchronised on CUDA)."""
+    for _ in range(2):
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", default="span")
+    parser.add_argument("--model-args", default='{"feature_channels": 48, "num_blocks": 4}')
+    parser.add_argument("--scale", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--train-dirs", default="data/T91,data/BSDS200")
+    args = parser.parse_args()
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dataset = build_dataset(
+        [REPO / d for d in args.train_dirs.split(",")], REPO / ".cache/datasets"
+    )
+    images = [to_rgb_uint8(row["image"]) for row in dataset]
+    sampler = PairSampler(images, args.scale, args.patch, (1.0,), device=device)
+    generator = torch.Generator().manual_seed(0)
+    model = hubsr.get_architecture(args.arch)(**json.loads(args.model_args), scale=args.scale)
+    model = model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    def data_only():
+        sampler.sample(args.batch, generator)
+
+    def full_step():
+        lr, hr = sampler.sample(args.batch, generator)
+        with autocast:
+            sr = model(lr)
+        loss = F.l1_loss(sr.float(), hr)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    name = (
+        torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
+    )
+    params = sum(p.numel() for p in model.parameters())
+    print(f"device: {name}, torch {torch.__version__}, {args.arch} {params:,} params")
+    print(f"batch {args.batch} x LR {args.patch}px (HR {args.patch * args.scale}px)")
+    for label, fn in (("data pipeline alone", data_only), ("full training step", full_step)):
+        seconds = timed(fn, args.steps, device)
+        print(f"{label:>20}: {args.batch / seconds:9.1f} patches/s  ({seconds * 1e3:7.1f} ms/step)")
+
+
+if __name__ == "__main__":
+    main()
