@@ -29,6 +29,7 @@ __all__ = [
     "README_END",
     "README_START",
     "load_benchmark_json",
+    "readme_section",
     "render_card",
     "render_readme_section",
     "render_results_table",

@@ -135,9 +135,10 @@ def upscale(
     check_tiling(tile, tile_overlap)
     if not isinstance(tta, bool):
         raise HubSRError(f"tta must be True or False, got {tta!r}")
-    src, sink = _ingest(img, max_pixels, model.scale)
     dev = resolve_device(device) if device is not None else _model_device(model)
-    runner = _Runner(model, dev, _amp_dtype(dtype, dev, model), tta, src.shape[2])
+    amp_dtype = _amp_dtype(dtype, dev, model)
+    src, sink = _ingest(img, max_pixels, model.scale)
+    runner = _Runner(model, dev, amp_dtype, tta, src.shape[2])
     boxes = list(_boxes(src.shape[0], src.shape[1], tile))
     was_training = model.training
     model.to(dev).eval()

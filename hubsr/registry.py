@@ -1,4 +1,4 @@
-"""Architecture registry: name -> HubSR subclass, filled by explicit decorators (no folder scans)."""
+"""Architecture registry: name -> HubSR subclass, filled by explicit decorators (no scans)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import argparse
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "card",
-        help="write MODEL_DIR/README.md (a Hub model card) from `hubsr benchmark --json` output",
+        help="write a model folder's README.md (Hub model card) from benchmark JSON",
         description=(
             "Write MODEL_DIR/README.md: Hub metadata with a model-index that records the "
             "protocol, usage, measured results next to bicubic and published references, "

@@ -33,7 +33,7 @@ __all__ = ["SPAN"]
 
 
 class SPAB(nn.Module):
-    """Swift parameter-free attention block: three convs, then ``(out + x) * (sigmoid(out) - .5)``."""
+    """Parameter-free attention block: three convs, then ``(out + x) * (sigmoid(out) - .5)``."""
 
     def __init__(self, channels: int):
         super().__init__()
