@@ -122,5 +122,4 @@ def test_help(command, capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(" ".join(["usage: hubsr", *command]))
-    if command in ([], ["upscale"], ["models"]):
-        assert "examples:" in out
+    assert "examples:" in out

@@ -20,6 +20,7 @@ SCALES = (2, 3, 4)
 
 # Small configurations (JSON values, as they come back from config.json); defaults otherwise.
 TINY: dict[str, dict] = {
+    "abpn": {"channels": 8, "num_convs": 2},
     "edsr": {"feature_channels": 8, "num_blocks": 2},
     "espcn": {"channels": [8, 4]},
     "rcan": {"feature_channels": 8, "num_groups": 2, "num_blocks": 2, "reduction": 4},
@@ -41,7 +42,16 @@ def lr_batch(n: int = 2, channels: int = 3, h: int = 7, w: int = 10) -> torch.Te
 
 
 def test_registry_lists_the_exported_models():
-    assert set(ARCHITECTURES) >= {"bicubic", "edsr", "espcn", "rcan", "span", "srcnn", "swinir"}
+    assert set(ARCHITECTURES) >= {
+        "abpn",
+        "bicubic",
+        "edsr",
+        "espcn",
+        "rcan",
+        "span",
+        "srcnn",
+        "swinir",
+    }
     assert "vdsr" in ARCHITECTURES
     for cls_name in hubsr.models.__all__:
         cls = getattr(hubsr.models, cls_name)
@@ -150,6 +160,20 @@ def test_bicubic_is_matlab_imresize():
     for scale in SCALES:
         model = get_architecture("bicubic")(scale=scale).double()
         assert torch.equal(model(x), hubsr.imresize(x, float(scale)))
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_abpn_anchor_is_nearest_neighbour_upsampling(scale):
+    # With the output convolution zeroed only the anchor is left: it must land on the right
+    # sub-pixels, i.e. equal nearest-neighbour upsampling, for every scale and channel count.
+    for channels in (1, 3):
+        model = build("abpn", scale=scale, in_channels=channels)
+        last = model.body[-1]
+        torch.nn.init.zeros_(last.weight)
+        torch.nn.init.zeros_(last.bias)
+        x = lr_batch(channels=channels)
+        nearest = torch.nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+        assert torch.equal(model(x), nearest)
 
 
 def test_swinir_attention_matches_reference():

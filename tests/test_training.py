@@ -17,7 +17,7 @@ import hubsr
 
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE = Path(sys.executable).with_name("accelerate")
-TINY_MODEL = json.dumps({"feature_channels": 8, "num_blocks": 2})
+TINY_MODEL = json.dumps({"channels": 8, "num_convs": 2})
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,8 @@ def launch(tiny_data, out: Path, *args: str, processes: int = 1) -> subprocess.C
         str(REPO / "training" / "train.py"),
         "--train-dirs", str(tiny_data["train"]), "--eval-dir", str(tiny_data["eval"]),
         "--test-dirs", str(tiny_data["eval"]), "--cache-dir", str(out.parent / "cache"),
-        "--model-args", TINY_MODEL, "--scale-aug", "1.0,0.8", "--batch", "4", "--patch", "8",
+        "--arch", "abpn", "--model-args", TINY_MODEL, "--scale-aug", "1.0,0.8",
+        "--batch", "4", "--patch", "8",
         "--log-every", "2", "--eval-every", "4", "--threads", "1", "--output", str(out), *args,
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -62,8 +63,8 @@ def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step:8/8 loss:" in result.stdout and "set5:" in result.stdout
     model = hubsr.HubSR.from_pretrained(out)
-    assert isinstance(model, hubsr.get_architecture("span")) and model.scale == 3
-    for name in ("train_config.json", "train.py", "README.md", "training_curve.png"):
+    assert isinstance(model, hubsr.get_architecture("abpn")) and model.scale == 3
+    for name in ("train_config.json", "train.py", "data.py", "README.md", "training_curve.png"):
         assert (out / name).is_file(), name
     rows = metrics(out)
     assert [r["step"] for r in rows] == [2, 4, 6, 8]

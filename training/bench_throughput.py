@@ -1,6 +1,6 @@
 """Images per second of the training step: the data pipeline alone vs the whole step.
 
-    python training/bench_throughput.py --arch span --batch 16 --patch 24
+    python training/bench_throughput.py --arch abpn --batch 16 --patch 24
 
 Runs on CUDA when available, else CPU. Prints one line per measurement; nothing is written.
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hubsr  # noqa: E402
 
-from dataset import PairSampler, build_dataset, to_rgb_uint8  # noqa: E402
+from data import PairSampler, build_dataset, to_rgb_uint8  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,13 +41,17 @@ def timed(fn, steps: int, device: torch.device) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", default="span")
-    parser.add_argument("--model-args", default='{"feature_channels": 48, "num_blocks": 4}')
+    parser.add_argument("--arch", default="abpn")
+    parser.add_argument("--model-args", default='{"channels": 64, "num_convs": 7}')
     parser.add_argument("--scale", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=24)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--train-dirs", default="data/T91,data/BSDS200")
+    parser.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=True, help="as train.py"
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile, as train.py")
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -59,7 +63,10 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     model = hubsr.get_architecture(args.arch)(**json.loads(args.model_args), scale=args.scale)
     model = model.to(device).train()
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    forward = torch.compile(model) if args.compile else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def data_only():
@@ -68,7 +75,7 @@ def main() -> None:
     def full_step():
         lr, hr = sampler.sample(args.batch, generator)
         with autocast:
-            sr = model(lr)
+            sr = forward(lr)
         loss = F.l1_loss(sr.float(), hr)
         loss.backward()
         optimizer.step()
@@ -79,7 +86,9 @@ def main() -> None:
     )
     params = sum(p.numel() for p in model.parameters())
     print(f"device: {name}, torch {torch.__version__}, {args.arch} {params:,} params")
-    print(f"batch {args.batch} x LR {args.patch}px (HR {args.patch * args.scale}px)")
+    layout = "channels_last" if args.channels_last else "NCHW"
+    print(f"batch {args.batch} x LR {args.patch}px (HR {args.patch * args.scale}px), {layout}")
+    print("compile: yes (the first steps compile)" if args.compile else "compile: no")
     for label, fn in (("data pipeline alone", data_only), ("full training step", full_step)):
         seconds = timed(fn, args.steps, device)
         print(f"{label:>20}: {args.batch / seconds:9.1f} patches/s  ({seconds * 1e3:7.1f} ms/step)")

@@ -9,23 +9,32 @@ from pathlib import Path
 
 from ..datasets import BENCHMARK_SETS, DATA_DIR_ENV
 
+EPILOG = """examples:
+  hubsr benchmark --model abpn-x3 --model bicubic                  Set5, Set14, BSD100 at x3
+  hubsr benchmark --model runs/my-model --datasets Set5 --per-image
+  hubsr benchmark --model abpn-x3 --tta --json results.json --plot psnr_vs_time.png
+  hubsr benchmark --model abpn-x3 --datasets Set14 \\
+      --lr-dir data/reference_lr_x3/Set14/basicsr/LRbicx3     score given LR files (MATLAB's)"""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "benchmark",
         help="measure models on Set5/Set14/BSD100 (PSNR, SSIM, params, seconds per image)",
         description=(
-            "Measure models by the benchmark protocol: HR cropped to a multiple of the scale, "
-            "LR by MATLAB bicubic, PSNR/SSIM on Y with crop border = scale. Prints a table; "
+            "Measure models by the benchmark protocol: HR cropped to a multiple of the scale,\n"
+            "LR by MATLAB bicubic, PSNR/SSIM on Y with crop border = scale. Prints a table;\n"
             "--json writes every number with the protocol and dataset checksums."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--model",
         action="append",
         required=True,
         metavar="PATH|NAME|bicubic",
-        help="a model folder, a bundled model name (e.g. span-x3), a Hub repo id already in "
+        help="a model folder, a bundled model name (e.g. abpn-x3), a Hub repo id already in "
         "the cache, or 'bicubic'; repeat for several models",
     )
     parser.add_argument(

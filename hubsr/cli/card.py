@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+EPILOG = """examples:
+  hubsr benchmark --model model_cards/abpn-x3 --model bicubic --json bench.json
+  hubsr card model_cards/abpn-x3 --benchmark bench.json
+  python model_cards/generate.py      regenerate every bundled card, figure and the README table"""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "card",
         help="write a model folder's README.md (Hub model card) from benchmark JSON",
         description=(
-            "Write MODEL_DIR/README.md: Hub metadata with a model-index that records the "
-            "protocol, usage, measured results next to bicubic and published references, "
+            "Write MODEL_DIR/README.md: Hub metadata with a model-index that records the\n"
+            "protocol, usage, measured results next to bicubic and published references,\n"
             "speed, training recipe, limitations and citation."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="the model folder")
     parser.add_argument(

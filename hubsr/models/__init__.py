@@ -1,5 +1,6 @@
 """Every hubsr architecture, one module each; importing this package registers them all."""
 
+from .abpn import ABPN
 from .bicubic import Bicubic
 from .edsr import EDSR
 from .espcn import ESPCN
@@ -9,4 +10,4 @@ from .srcnn import SRCNN
 from .swinir import SwinIR
 from .vdsr import VDSR
 
-__all__ = ["EDSR", "ESPCN", "RCAN", "SPAN", "SRCNN", "VDSR", "Bicubic", "SwinIR"]
+__all__ = ["ABPN", "EDSR", "ESPCN", "RCAN", "SPAN", "SRCNN", "VDSR", "Bicubic", "SwinIR"]

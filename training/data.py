@@ -19,6 +19,7 @@ import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
+from hubsr.datasets import list_images, load_rgb
 from hubsr.protocol import make_lr, modcrop
 from hubsr.resize import imresize, to_uint8
 
@@ -140,5 +141,6 @@ def _dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
-    """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set)."""
-    return [(p.stem, to_rgb_uint8(Image.open(p))) for p in image_files([folder])]
+    """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
+    exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""
+    return [(p.stem, load_rgb(p)) for p in list_images(folder)]
