@@ -74,7 +74,8 @@ def test_single_files_and_bicubic_scale(inputs, tmp_path):
 def test_default_model(inputs, tmp_path, capsys):
     assert main(["upscale", str(inputs / "a.png"), "-o", str(tmp_path / "out")]) == 0
     expected = DEFAULT_MODEL if DEFAULT_MODEL in bundled_models() else "bicubic x3"
-    assert f"model {expected}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"model {expected}" in err and "wrote 1 image to" in err
 
 
 @pytest.mark.parametrize(

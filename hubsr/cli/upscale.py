@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"hubsr: {failed} of {len(files)} images failed", file=sys.stderr)
         return 1
-    print(f"hubsr: wrote {len(files)} images to {args.output}", file=sys.stderr)
+    noun = "image" if len(files) == 1 else "images"
+    print(f"hubsr: wrote {len(files)} {noun} to {args.output}", file=sys.stderr)
     return 0
 
 
