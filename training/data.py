@@ -23,20 +23,17 @@ from hubsr.datasets import list_images, load_rgb
 from hubsr.protocol import make_lr, modcrop
 from hubsr.resize import imresize, to_uint8
 
-IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
 FEATURES = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
 
 
 def image_files(folders: list[str | Path]) -> list[Path]:
-    """Image files directly inside each folder, sorted; a missing or empty folder is an error."""
+    """Image files directly inside each folder, sorted, as the benchmark lists them; a missing
+    or empty folder is an error."""
     files = []
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise FileNotFoundError(f"image folder {folder} does not exist")
-        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise FileNotFoundError(f"image folder {folder} holds no images")
-        files += found
+        files += list_images(folder)
     return files
 
 
@@ -143,4 +140,4 @@ def _dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
     exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""
-    return [(p.stem, load_rgb(p)) for p in list_images(folder)]
+    return [(p.stem, load_rgb(p)) for p in image_files([folder])]
