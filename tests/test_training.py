@@ -59,7 +59,7 @@ def metrics(out: Path) -> list[dict]:
 
 def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
     out = tmp_path / "run"
-    result = launch(tiny_data, out, "--steps", "8")
+    result = launch(tiny_data, out, "--steps", "8", "--l2-tail", "0.5")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step:8/8 loss:" in result.stdout and "set5:" in result.stdout
     model = hubsr.HubSR.from_pretrained(out)
@@ -69,6 +69,8 @@ def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
     rows = metrics(out)
     assert [r["step"] for r in rows] == [2, 4, 6, 8]
     assert all(np.isfinite(r["loss"]) for r in rows)
+    # --l2-tail 0.5: the second half of the steps trains on the L2 loss.
+    assert [r["loss_fn"] for r in rows] == ["l1_loss", "l1_loss", "mse_loss", "mse_loss"]
     assert "set5_psnr" in rows[1] and "set5_psnr" in rows[3]
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["steps"] == 8 and summary["best_step"] in (4, 8)

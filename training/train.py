@@ -70,7 +70,10 @@ class Settings:
     weight_decay: float = opt(0.0, "AdamW weight decay")
     warmup: float = opt(0.03, "fraction of training spent warming the learning rate up")
     min_lr: float = opt(0.01, "final learning rate as a fraction of the peak (cosine decay)")
-    loss: str = opt("l1", "l1, or l2 (for a low-lr fine-tune)")
+    loss: str = opt("l1", "l1 or l2")
+    l2_tail: float = opt(
+        0.0, "fraction of training, at the end, spent on the L2 loss (the loss PSNR measures)"
+    )
     grad_clip: float = opt(1.0, "max gradient norm (0 disables)")
     ema: float = opt(0.999, "EMA decay of the weights (timm ModelEmaV3 with warm-up)")
     # Length: steps, or minutes of training time (whichever ends first; minutes=0 ignores time)
@@ -101,6 +104,8 @@ def parse_settings(argv=None) -> Settings:
     settings = Settings(**vars(parser.parse_args(argv)))
     if settings.steps <= 0 and settings.minutes <= 0:
         parser.error("give a length: --steps N and/or --minutes M")
+    if not 0.0 <= settings.l2_tail < 1.0:
+        parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
 
 
@@ -258,7 +263,7 @@ def main(argv=None) -> None:
         )
 
     generator = reseed()
-    loss_fn = F.l1_loss if s.loss == "l1" else F.mse_loss
+    main_loss = F.l1_loss if s.loss == "l1" else F.mse_loss
     nonfinite = torch.zeros((), device=accelerator.device)
     running_loss = torch.zeros((), device=accelerator.device)
     log_mark_step, log_mark_time = state.step, state.elapsed
@@ -271,6 +276,8 @@ def main(argv=None) -> None:
         lr_batch, hr_batch = sampler.sample(s.batch, generator)
         if s.channels_last:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
+        # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
+        loss_fn = F.mse_loss if progress() >= 1.0 - s.l2_tail else main_loss
         loss = loss_fn(forward(lr_batch).float(), hr_batch)
         accelerator.backward(loss)
         if s.grad_clip > 0:
@@ -297,7 +304,8 @@ def main(argv=None) -> None:
             steps_done = state.step - log_mark_step
             mean_loss = float(accelerator.reduce(running_loss, reduction="mean")) / steps_done
             its = steps_done / max(1e-9, state.elapsed - log_mark_time)
-            record = {"step": state.step, "loss": mean_loss, "lr": lr, "it_s": its}
+            record = {"step": state.step, "loss": mean_loss, "loss_fn": loss_fn.__name__}
+            record.update(lr=lr, it_s=its)
             record["img_s"] = its * s.batch * accelerator.num_processes
             record["elapsed_s"] = state.elapsed
             total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
