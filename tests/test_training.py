@@ -114,3 +114,19 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         assert row["weight_sums"][0] == row["weight_sums"][1]
         assert row["batch_sums"][0] != row["batch_sums"][1]
     hubsr.HubSR.from_pretrained(out)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--loss", "charbonnier"], "--loss must be one of l1, l2"),
+        (["--l2-tail", "1"], "--l2-tail is a fraction of training in [0, 1)"),
+        (["--steps", "0"], "give a length"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):
+    cmd = [sys.executable, str(REPO / "training" / "train.py"), *flags]
+    cmd += ["--output", str(tmp_path / "run")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "run").exists()

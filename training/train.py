@@ -40,6 +40,7 @@ from data import PairSampler, build_dataset, load_rgb_images, to_rgb_uint8  # no
 from report import plot_curve, write_card  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 
 def opt(default, help: str):
@@ -104,6 +105,8 @@ def parse_settings(argv=None) -> Settings:
     settings = Settings(**vars(parser.parse_args(argv)))
     if settings.steps <= 0 and settings.minutes <= 0:
         parser.error("give a length: --steps N and/or --minutes M")
+    if settings.loss not in LOSSES:
+        parser.error(f"--loss must be one of {', '.join(LOSSES)}, got {settings.loss!r}")
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
@@ -263,7 +266,6 @@ def main(argv=None) -> None:
         )
 
     generator = reseed()
-    main_loss = F.l1_loss if s.loss == "l1" else F.mse_loss
     nonfinite = torch.zeros((), device=accelerator.device)
     running_loss = torch.zeros((), device=accelerator.device)
     log_mark_step, log_mark_time = state.step, state.elapsed
@@ -277,7 +279,7 @@ def main(argv=None) -> None:
         if s.channels_last:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
         # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
-        loss_fn = F.mse_loss if progress() >= 1.0 - s.l2_tail else main_loss
+        loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
         loss = loss_fn(forward(lr_batch).float(), hr_batch)
         accelerator.backward(loss)
         if s.grad_clip > 0:
@@ -304,8 +306,13 @@ def main(argv=None) -> None:
             steps_done = state.step - log_mark_step
             mean_loss = float(accelerator.reduce(running_loss, reduction="mean")) / steps_done
             its = steps_done / max(1e-9, state.elapsed - log_mark_time)
-            record = {"step": state.step, "loss": mean_loss, "loss_fn": loss_fn.__name__}
-            record.update(lr=lr, it_s=its)
+            record = {
+                "step": state.step,
+                "loss": mean_loss,
+                "loss_fn": loss_fn.__name__,
+                "lr": lr,
+                "it_s": its,
+            }
             record["img_s"] = its * s.batch * accelerator.num_processes
             record["elapsed_s"] = state.elapsed
             total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
