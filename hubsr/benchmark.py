@@ -341,17 +341,26 @@ def plot_psnr_vs_time(
     fig = Figure(figsize=(7, 4.5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for r in points:
+    placed = []  # (log10 seconds, PSNR) of the labels drawn so far, highest PSNR first
+    for r in sorted(points, key=lambda r: -r["psnr"]):
         label = r.get("model") or r["architecture"]
         size = 30 + 600 * np.sqrt(r["params"] / biggest)
         seconds = max(r["seconds_per_image"], 1e-4)
         ax.scatter(seconds, r["psnr"], s=size, alpha=0.6, edgecolors="black", linewidths=0.5)
         params = f"{r['params'] / 1e3:.0f}K" if r["params"] else "0"
+        # Models close in time and PSNR would print their labels on top of each other: the
+        # labels of such neighbours alternate between the right and the left of their points,
+        # a line lower at each turn.
+        here = (np.log10(seconds), r["psnr"])
+        crowd = sum(abs(here[0] - x) < 0.45 and abs(here[1] - y) < 0.15 for x, y in placed)
+        placed.append(here)
+        left = crowd % 2 == 1
         ax.annotate(
             f"{label} ({params})",
             (seconds, r["psnr"]),
             textcoords="offset points",
-            xytext=(8, 6),
+            xytext=(-8 if left else 8, 6 - 11 * (crowd // 2) - (12 if left else 0)),
+            ha="right" if left else "left",
             fontsize=8,
         )
     ax.set_xscale("log")

@@ -8,7 +8,7 @@ from pathlib import Path
 # The checkout's model_cards/ (editable install); HUBSR_MODELS_DIR points elsewhere if set.
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "model_cards"
 
-DEFAULT_MODEL = "abpn-x3"
+DEFAULT_MODEL = "edsr-x3"
 
 
 def models_dir() -> Path:

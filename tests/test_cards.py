@@ -171,3 +171,24 @@ def test_readme_results_match_the_results_json():
         "README results differ from model_cards/results/*.json: run "
         "python model_cards/generate.py --skip-benchmark"
     )
+
+
+def test_time_to_quality_section_comes_from_the_folders_report(measured, tmp_path):
+    folder, bench, _, _, _ = measured
+    timed = tmp_path / folder.name
+    timed.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (timed / name).write_bytes((folder / name).read_bytes())
+    assert "## Time to quality" not in write_card(timed, bench).read_text()
+    snapshots = [
+        {"file": "a", "elapsed_s": 10.2, "step": 350, "psnr": 28.96, "ssim": 0.81},
+        {"file": "b", "elapsed_s": 260.1, "step": 10020, "psnr": 29.771, "ssim": 0.83},
+    ]
+    report = {"dataset": "Set14", "threshold_db": 29.77, "snapshots": snapshots}
+    (timed / "time_to_psnr.json").write_text(json.dumps(report | {"first_pass": snapshots[1]}))
+    text = write_card(timed, bench).read_text()
+    assert "## Time to quality" in text
+    assert "First at or above 29.77 dB on Set14: **260 s** of training (step 10020" in text
+    assert "| 10 | 350 | 28.960 |" in text
+    (timed / "time_to_psnr.json").write_text(json.dumps(report | {"first_pass": None}))
+    assert "No snapshot reached 29.77 dB on Set14." in write_card(timed, bench).read_text()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from safetensors.torch import load_file
 
 import hubsr
@@ -18,21 +17,6 @@ import hubsr
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE = Path(sys.executable).with_name("accelerate")
 TINY_MODEL = json.dumps({"channels": 8, "num_convs": 2})
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> dict[str, Path]:
-    """Small crops of real images: 6 training images (one grayscale) and 2 selection images."""
-    root = tmp_path_factory.mktemp("data")
-    (root / "train").mkdir()
-    (root / "eval").mkdir()
-    sources = sorted((REPO / "data" / "Set14").glob("*.png"))
-    for i, src in enumerate(sources[:6]):
-        img = Image.open(src).crop((40 * i, 30, 40 * i + 72, 30 + 66))
-        img.save(root / "train" / f"{src.stem}.png")
-    for src in sorted((REPO / "data" / "Set5").glob("*.png"))[:2]:
-        Image.open(src).crop((0, 0, 51, 48)).save(root / "eval" / src.name)
-    return {"train": root / "train", "eval": root / "eval"}
 
 
 def launch(tiny_data, out: Path, *args: str, processes: int = 1) -> subprocess.CompletedProcess:

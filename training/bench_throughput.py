@@ -2,25 +2,28 @@
 
     python training/bench_throughput.py --arch abpn --batch 16 --patch 24
 
-Runs on CUDA when available, else CPU. Prints one line per measurement; nothing is written.
+Runs on CUDA when available (bf16 autocast, fused AdamW), else CPU. The full step is train.py's:
+forward, L1, backward, gradient clipping, AdamW, EMA. Prints one line per measurement.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from timm.utils import ModelEmaV3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hubsr  # noqa: E402
 
-from data import PairSampler, build_dataset, to_rgb_uint8  # noqa: E402
+from data import PairSampler, build_dataset, make_pyramid, to_rgb_uint8  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,17 +58,20 @@ def main() -> None:
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = True  # as train.py
     dataset = build_dataset(
         [REPO / d for d in args.train_dirs.split(",")], REPO / ".cache/datasets"
     )
     images = [to_rgb_uint8(row["image"]) for row in dataset]
-    sampler = PairSampler(images, args.scale, args.patch, (1.0,), device=device)
+    pyramid = make_pyramid(images, args.scale, (1.0,), workers=min(8, os.cpu_count() or 1))
+    sampler = PairSampler(pyramid, args.scale, args.patch, device=device)
     generator = torch.Generator().manual_seed(0)
     model = hubsr.get_architecture(args.arch)(**json.loads(args.model_args), scale=args.scale)
     model = model.to(device).train()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    ema = ModelEmaV3(model, decay=0.999)
     forward = torch.compile(model) if args.compile else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
@@ -78,8 +84,10 @@ def main() -> None:
             sr = forward(lr)
         loss = F.l1_loss(sr.float(), hr)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        ema.update(model)
 
     name = (
         torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"

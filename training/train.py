@@ -29,14 +29,24 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
+from safetensors.torch import save_file
 from timm.utils import ModelEmaV3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
 
 import hubsr  # noqa: E402
+from hubsr.datasets import load_rgb  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
 
-from data import PairSampler, build_dataset, load_rgb_images, to_rgb_uint8  # noqa: E402
+from data import (  # noqa: E402
+    PairSampler,
+    build_dataset,
+    cached_pyramid,
+    content_fingerprint,
+    image_files,
+    load_rgb_images,
+    to_rgb_uint8,
+)
 from report import plot_curve, write_card  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,7 +72,13 @@ class Settings:
         "data/Set14,data/BSD100", "comma-separated sets measured once at the end, for the card"
     )
     scale_aug: str = opt("1.0,0.9,0.8,0.7,0.6", "HR down-scaling factors (291-set augmentation)")
-    cache_dir: str = opt(".cache/datasets", "where the datasets.Dataset of the HR images is saved")
+    cache_dir: str = opt(
+        ".cache/datasets", "where the datasets.Dataset of the HR images and its pyramid are saved"
+    )
+    workers: int = opt(0, "processes that build the pyramid (0: one per CPU core, at most 8)")
+    prepare_data: bool = opt(
+        False, "build the dataset and pyramid caches, then exit (runs side by side share them)"
+    )
     # Optimisation
     batch: int = opt(16, "patches per process per step")
     patch: int = opt(24, "LR patch size in pixels (HR patch = patch * scale)")
@@ -90,6 +106,9 @@ class Settings:
     channels_last: bool = opt(True, "channels_last memory format (faster convs on CPU and GPU)")
     compile: bool = opt(False, "torch.compile the model")
     threads: int = opt(0, "CPU threads for torch (0 = torch's default)")
+    snapshot_every: float = opt(
+        0.0, "seconds of training time between EMA snapshots in output/snapshots (0: none)"
+    )
     stop_at: int = opt(0, "die like a killed process right after this step's checkpoint (tests)")
 
 
@@ -137,13 +156,21 @@ def split_dirs(text: str) -> list[Path]:
     return [REPO / d if not Path(d).is_absolute() else Path(d) for d in text.split(",") if d]
 
 
-def evaluate(model, images, scale: int, accelerator) -> dict[str, float]:
-    """Mean PSNR/SSIM over ``images`` (name, HR uint8), each process taking a share."""
+def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, torch.Tensor]]:
+    """(name, HR cropped to a multiple of scale, LR CHW uint8 tensor) for every image in
+    ``folder``, by the benchmark protocol; made once, evaluated many times."""
+    pairs = []
+    for name, hr in load_rgb_images(folder):
+        hr = modcrop(hr, scale)
+        pairs.append((name, hr, torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())))
+    return pairs
+
+
+def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
+    """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share."""
     results = []
-    with accelerator.split_between_processes(list(images)) as share:
-        for name, hr in share:
-            hr = modcrop(hr, scale)
-            lr = torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())
+    with accelerator.split_between_processes(list(pairs)) as share:
+        for name, hr, lr in share:
             with torch.inference_mode():
                 sr = model(lr[None].to(accelerator.device).float() / 255)[0]
             sr = (sr.float().clamp(0, 1) * 255 + 0.5).floor().byte().permute(1, 2, 0)
@@ -188,19 +215,36 @@ def main(argv=None) -> None:
     # Without an accelerator, say so: Accelerate then runs several processes as MULTI_CPU (gloo).
     no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
     accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)
+    torch.backends.cudnn.benchmark = True  # patch shapes are fixed: pick the fastest kernels once
     out = Path(s.output)
     ckpt_dir = out / "checkpoint"
     set_seed(s.seed)
 
     # -- data ------------------------------------------------------------------------------------
-    with accelerator.main_process_first():  # one process builds the cache, the others reuse it
-        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
-    images = [to_rgb_uint8(row["image"]) for row in dataset]
     factors = [float(f) for f in s.scale_aug.split(",") if f]
-    sampler = PairSampler(images, s.scale, s.patch, factors, device=accelerator.device)
-    eval_images = load_rgb_images(split_dirs(s.eval_dir)[0])
+    with accelerator.main_process_first():  # one process builds the caches, the others reuse them
+        try:
+            dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
+            images = [to_rgb_uint8(row["image"]) for row in dataset]
+            # The dataset's folder is named by the images' content; the pyramid file by the rest.
+            dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
+        except ImportError as error:  # e.g. a GPU image whose pyarrow is too old for datasets
+            accelerator.print(f"WARNING: no datasets ({error}); reading the folders directly")
+            files = image_files(split_dirs(s.train_dirs))
+            images = [load_rgb(path) for path in files]
+            dataset_dir = REPO / s.cache_dir / f"hr-{content_fingerprint(files)[:16]}"
+            dataset_dir.mkdir(parents=True, exist_ok=True)
+        pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
+        workers = s.workers or min(8, os.cpu_count() or 1)
+        pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
+    if s.prepare_data:
+        accelerator.print(f"data caches ready: {dataset_dir}, {pyramid_file.name}")
+        return
+    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device)
+    del pyramid  # the sampler holds its own (device) copy
+    eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
     accelerator.print(
-        f"data: {len(dataset)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
+        f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
         f"{accelerator.num_processes} process(es) on {accelerator.device}, precision {precision}"
     )
 
@@ -211,7 +255,11 @@ def main(argv=None) -> None:
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=s.lr, betas=(0.9, s.beta2), weight_decay=s.weight_decay
+        model.parameters(),
+        lr=s.lr,
+        betas=(0.9, s.beta2),
+        weight_decay=s.weight_decay,
+        fused=accelerator.device.type == "cuda",  # one kernel for the whole update
     )
     model, optimizer = accelerator.prepare(model, optimizer)
     raw_model = accelerator.unwrap_model(model)
@@ -269,6 +317,9 @@ def main(argv=None) -> None:
     nonfinite = torch.zeros((), device=accelerator.device)
     running_loss = torch.zeros((), device=accelerator.device)
     log_mark_step, log_mark_time = state.step, state.elapsed
+    next_snapshot = (
+        (state.elapsed // s.snapshot_every + 1) * s.snapshot_every if s.snapshot_every else 0
+    )
     mark = time.perf_counter()
     model.train()
     while progress() < 1.0:
@@ -294,6 +345,11 @@ def main(argv=None) -> None:
 
         if state.step % 10 == 0:
             mark = sync_clock(mark)
+            if s.snapshot_every > 0 and state.elapsed >= next_snapshot:
+                if accelerator.is_main_process:
+                    save_snapshot(ema.module, out / "snapshots", state)
+                next_snapshot = (state.elapsed // s.snapshot_every + 1) * s.snapshot_every
+                mark = time.perf_counter()  # writing stays outside the clock
         at_eval = state.step % s.eval_every == 0
         if state.step % s.log_every == 0 or at_eval or progress() >= 1.0:
             mark = sync_clock(mark)
@@ -319,7 +375,7 @@ def main(argv=None) -> None:
             line = f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f}"
             if at_eval or progress() >= 1.0:
                 ema.module.eval()
-                result = evaluate(ema.module, eval_images, s.scale, accelerator)
+                result = evaluate(ema.module, eval_pairs, s.scale, accelerator)
                 record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
                 line += f" set5:{result['psnr']:.2f}"
                 if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
@@ -346,9 +402,10 @@ def main(argv=None) -> None:
         atomic_save_model(ema.module, out / "last")
     accelerator.wait_for_everyone()
     best = hubsr.HubSR.from_pretrained(out / "best", map_location=accelerator.device)
-    final = {"set5": evaluate(best, eval_images, s.scale, accelerator)}
+    final = {"set5": evaluate(best, eval_pairs, s.scale, accelerator)}
     for folder in split_dirs(s.test_dirs):
-        final[folder.name.lower()] = evaluate(best, load_rgb_images(folder), s.scale, accelerator)
+        pairs = benchmark_pairs(folder, s.scale)
+        final[folder.name.lower()] = evaluate(best, pairs, s.scale, accelerator)
     if accelerator.is_main_process:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(out / "best" / name, out / name)
@@ -369,6 +426,17 @@ def main(argv=None) -> None:
         write_card(out, s, summary)
         accelerator.print(json.dumps(summary["results"]))
     accelerator.end_training()
+
+
+def save_snapshot(model, folder: Path, state: TrainState) -> None:
+    """The EMA weights at this moment of training time, for time-to-quality curves measured
+    afterwards (``training/time_to_psnr.py``); the file name and metadata carry time and step."""
+    folder.mkdir(exist_ok=True)
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    meta = {"elapsed_s": f"{state.elapsed:.3f}", "step": str(state.step)}
+    name = f"t{state.elapsed:08.2f}s-step{state.step:07d}.safetensors"
+    save_file(weights, folder / (name + ".partial"), metadata=meta)
+    (folder / (name + ".partial")).rename(folder / name)
 
 
 def save_checkpoint(accelerator: Accelerator, folder: Path) -> None:

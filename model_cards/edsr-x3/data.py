@@ -1,0 +1,218 @@
+"""Training data: a ``datasets.Dataset`` built from local HR image folders, and pair sampling.
+
+The dataset stores each image's encoded bytes (PNG/JPEG as found) and is saved with
+``save_to_disk`` under a name derived from the files' contents, so it is rebuilt only when an
+image changes. Training pairs come from :class:`PairSampler`: it makes the (optionally
+down-scaled) HR pyramid and its LR images once, by the benchmark protocol, keeps them as uint8
+tensors on the training device, and cuts random aligned patches with the 8 flips/rotations there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from tqdm.auto import tqdm
+
+from hubsr.datasets import list_images, load_rgb
+from hubsr.protocol import make_lr, modcrop
+from hubsr.resize import imresize, to_uint8
+
+
+def image_files(folders: list[str | Path]) -> list[Path]:
+    """Image files directly inside each folder, sorted, as the benchmark lists them; a missing
+    or empty folder is an error."""
+    files = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"image folder {folder} does not exist")
+        files += list_images(folder)
+    return files
+
+
+def content_fingerprint(files: list[Path]) -> str:
+    """SHA-256 over every file's name and bytes: changes exactly when the source images do."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.parent.name.encode() + b"/" + path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def build_dataset(folders: list[str | Path], cache_dir: str | Path):
+    """The HR images of ``folders`` as a ``datasets.Dataset``, reused from ``cache_dir`` when
+    unchanged. (``datasets`` is imported here, so that the rest of this module works without.)"""
+    import datasets
+
+    files = image_files(folders)
+    target = Path(cache_dir) / f"hr-{content_fingerprint(files)[:16]}"
+    if (target / "dataset_info.json").is_file():
+        return datasets.load_from_disk(str(target))
+    records = {
+        "name": [f"{p.parent.name}/{p.name}" for p in files],
+        "image": [{"bytes": p.read_bytes(), "path": p.name} for p in files],
+    }
+    features = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
+    dataset = datasets.Dataset.from_dict(records, features=features)
+    # Write beside the target and rename, so an interrupted build never looks complete.
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    dataset.save_to_disk(str(partial))
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return datasets.load_from_disk(str(target))
+
+
+def to_rgb_uint8(img: Image.Image) -> np.ndarray:
+    """An ``HxWx3`` uint8 array for any PIL mode: EXIF orientation applied, alpha dropped,
+    grey replicated, 16/32-bit integer images scaled (not clipped) to 8 bits."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode != "I" or arr.max() > 255 else 255.0
+        grey = to_uint8(np.clip(arr / peak, 0, 1))
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
+
+
+def make_pyramid(images, scale: int, scale_factors=(1.0,), workers: int = 1) -> list:
+    """(HR, LR) uint8 pairs for every image at every HR down-scaling factor (the classic 291-set
+    augmentation; 1.0 is the image itself): HR cropped to a multiple of ``scale``, LR made from
+    it by the benchmark protocol. ``workers > 1`` spreads the resizing over processes."""
+    jobs = [(img, factor, scale) for factor in scale_factors for img in images]
+    bar = dict(total=len(jobs), desc="HR pyramid + LR", disable=len(jobs) < 50)
+    if workers <= 1:
+        return list(tqdm(map(_pyramid_level, jobs), **bar))
+    # fork: the workers need no imports of their own and only run numpy
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(tqdm(pool.map(_pyramid_level, jobs, chunksize=4), **bar))
+
+
+def _pyramid_level(job) -> tuple[np.ndarray, np.ndarray]:
+    img, factor, scale = job
+    if factor != 1.0:
+        img = to_uint8(imresize(img.astype(np.float64) / 255.0, factor))
+    hr = modcrop(img, scale)
+    return hr, make_lr(hr, scale)
+
+
+def cached_pyramid(images, scale: int, scale_factors, cache_file: Path, workers: int = 1) -> list:
+    """:func:`make_pyramid`, saved to ``cache_file`` (.npz) and loaded from it when present.
+    The file must be keyed by the images' content, scale and factors (the caller names it)."""
+    cache_file = Path(cache_file)
+    if cache_file.is_file():
+        with np.load(cache_file) as saved:
+            return [(saved[f"hr{i}"], saved[f"lr{i}"]) for i in range(len(saved.files) // 2)]
+    pyramid = make_pyramid(images, scale, scale_factors, workers)
+    arrays = {}
+    for i, (hr, lr) in enumerate(pyramid):
+        arrays[f"hr{i}"], arrays[f"lr{i}"] = hr, lr
+    partial = cache_file.with_name(cache_file.name + ".partial.npz")
+    np.savez(partial, **arrays)
+    partial.rename(cache_file)  # a reader sees the whole file or none
+    return pyramid
+
+
+class PairSampler:
+    """Random aligned (LR, HR) patch pairs from a list of HR images, on one device.
+
+    The uint8 pyramid is kept as two flat buffers (LR and HR, every image's pixels one after
+    another), and a batch is cut by one gather from each, whatever the batch size: the flips and
+    rotations are applied to the index grids rather than to the patches. On a GPU a step's data
+    then costs a handful of kernel launches, not several per patch.
+
+    Args:
+        pyramid: (HR, LR) uint8 ``HxWx3`` pairs, from :func:`make_pyramid`; pairs too small
+            for one patch are left out.
+        scale: SR factor.
+        patch: LR patch size (HR patches are ``patch * scale``).
+        device: where the uint8 pairs live and patches are cut.
+    """
+
+    def __init__(self, pyramid, scale: int, patch: int, device="cpu"):
+        self.scale, self.patch, self.device = scale, patch, torch.device(device)
+        usable = [(hr, lr) for hr, lr in pyramid if min(hr.shape[:2]) >= patch * scale]
+        if not usable:
+            raise ValueError(f"no training image is at least {patch * scale} pixels on each side")
+        hr_images, lr_images = zip(*usable, strict=True)
+        self.lr_flat, self.lr_offsets = _flatten(lr_images, self.device)
+        self.hr_flat, self.hr_offsets = _flatten(hr_images, self.device)
+        self.lr_sizes = torch.tensor([im.shape[:2] for im in lr_images], device=self.device)
+        self.lr_grids = _dihedral_grids(patch, self.device)
+        self.hr_grids = _dihedral_grids(patch * scale, self.device)
+        # Sample images in proportion to their area, so every HR pixel is equally likely.
+        self.weights = self.lr_sizes.prod(dim=1).float().cpu()
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A float batch ``(lr, hr)`` in [0, 1] on the sampler's device.
+
+        The draws come from ``generator`` (on the CPU), so a seed gives the same patches on
+        every device."""
+        index = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
+        uniform = torch.rand(batch, 2, generator=generator)
+        transforms = torch.randint(0, 8, (batch,), generator=generator)
+        index, transforms = index.to(self.device), transforms.to(self.device)
+        p, s = self.patch, self.scale
+        sizes = self.lr_sizes[index]  # (B, 2): LR height, width
+        corner = (uniform.double().to(self.device) * (sizes - p + 1)).long()  # top-left
+        lr = _gather(
+            self.lr_flat, self.lr_offsets[index], sizes[:, 1], corner, self.lr_grids[transforms]
+        )
+        hr = _gather(
+            self.hr_flat,
+            self.hr_offsets[index],
+            sizes[:, 1] * s,
+            corner * s,
+            self.hr_grids[transforms],
+        )
+        return lr.float() / 255, hr.float() / 255
+
+
+def _flatten(images: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, total pixels)`` uint8 buffer of ``HxWx3`` images and each image's start offset."""
+    flat = np.concatenate([im.reshape(-1, 3) for im in images]).T
+    offsets = np.cumsum([0] + [im.shape[0] * im.shape[1] for im in images[:-1]])
+    return (
+        torch.from_numpy(np.ascontiguousarray(flat)).to(device),
+        torch.from_numpy(offsets).to(device),
+    )
+
+
+def _dihedral_grids(size: int, device: torch.device) -> torch.Tensor:
+    """``(8, 2, size, size)``: for each of the 8 flips/rotations, the (row, column) in the source
+    patch that each output pixel comes from, i.e. ``dihedral(patch, k)[:, i, j] ==
+    patch[:, grid[k, 0, i, j], grid[k, 1, i, j]]``."""
+    rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    base = torch.stack([rows, cols])
+    return torch.stack([dihedral(base, k) for k in range(8)]).to(device)
+
+
+def _gather(flat, offsets, widths, corners, grids) -> torch.Tensor:
+    """``(B, 3, n, n)`` patches: pixel (i, j) of patch b is the image pixel at
+    ``corners[b] + grids[b, :, i, j]`` of the image starting at ``offsets[b]`` in ``flat``."""
+    rows = corners[:, 0, None, None] + grids[:, 0]
+    cols = corners[:, 1, None, None] + grids[:, 1]
+    index = offsets[:, None, None] + rows * widths[:, None, None] + cols  # (B, n, n)
+    return flat[:, index].transpose(0, 1).contiguous()
+
+
+def dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
+    """One of the 8 flips/rotations of a ``...xHxW`` tensor (k in 0..7)."""
+    if k >= 4:
+        t = t.flip(-1)
+    return torch.rot90(t, k % 4, dims=(-2, -1))
+
+
+def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
+    """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
+    exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""
+    return [(p.stem, load_rgb(p)) for p in image_files([folder])]

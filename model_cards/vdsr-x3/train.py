@@ -1,0 +1,461 @@
+"""Train a hubsr model from scratch on local HR image folders, with Accelerate.
+
+    accelerate launch training/train.py --minutes 82 --steps 0 --compile --output runs/abpn-x3
+
+(the defaults are the recipe of the bundled default model, ``model_cards/abpn-x3``).
+
+One script, top to bottom: settings, data, model, optimizer, a pure learning-rate schedule, one
+loop with evaluation on Set5 and an atomic checkpoint every ``eval_every`` steps, then the model
+folder (EMA weights of the best Set5 step), its card, metrics and training curve. Nothing here
+knows how many processes run it: each process draws its own patches, Accelerate averages the
+gradients. Set5 is the only set used for selection; Set14 is measured once, at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import gather_object, set_seed
+from safetensors.torch import save_file
+from timm.utils import ModelEmaV3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
+
+import hubsr  # noqa: E402
+from hubsr.datasets import load_rgb  # noqa: E402
+from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
+
+from data import (  # noqa: E402
+    PairSampler,
+    build_dataset,
+    cached_pyramid,
+    content_fingerprint,
+    image_files,
+    load_rgb_images,
+    to_rgb_uint8,
+)
+from report import plot_curve, write_card  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
+
+
+def opt(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class Settings:
+    # What to train
+    arch: str = opt("abpn", "registry name of the architecture (hubsr models)")
+    model_args: str = opt(
+        '{"channels": 64, "num_convs": 7}', "JSON of constructor arguments; scale is added"
+    )
+    scale: int = opt(3, "super-resolution factor")
+    # Data
+    train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
+    eval_dir: str = opt("data/Set5", "selection set, evaluated every eval_every steps")
+    test_dirs: str = opt(
+        "data/Set14,data/BSD100", "comma-separated sets measured once at the end, for the card"
+    )
+    scale_aug: str = opt("1.0,0.9,0.8,0.7,0.6", "HR down-scaling factors (291-set augmentation)")
+    cache_dir: str = opt(
+        ".cache/datasets", "where the datasets.Dataset of the HR images and its pyramid are saved"
+    )
+    workers: int = opt(0, "processes that build the pyramid (0: one per CPU core, at most 8)")
+    prepare_data: bool = opt(
+        False, "build the dataset and pyramid caches, then exit (runs side by side share them)"
+    )
+    # Optimisation
+    batch: int = opt(16, "patches per process per step")
+    patch: int = opt(24, "LR patch size in pixels (HR patch = patch * scale)")
+    lr: float = opt(1.5e-3, "peak learning rate of AdamW")
+    beta2: float = opt(0.99, "AdamW beta2 (0.99 adapts faster than 0.999: fewer loss spikes)")
+    weight_decay: float = opt(0.0, "AdamW weight decay")
+    warmup: float = opt(0.03, "fraction of training spent warming the learning rate up")
+    min_lr: float = opt(0.01, "final learning rate as a fraction of the peak (cosine decay)")
+    loss: str = opt("l1", "l1 or l2")
+    l2_tail: float = opt(
+        0.0, "fraction of training, at the end, spent on the L2 loss (the loss PSNR measures)"
+    )
+    grad_clip: float = opt(1.0, "max gradient norm (0 disables)")
+    ema: float = opt(0.999, "EMA decay of the weights (timm ModelEmaV3 with warm-up)")
+    # Length: steps, or minutes of training time (whichever ends first; minutes=0 ignores time)
+    steps: int = opt(20000, "training steps (0: no step limit, use --minutes)")
+    minutes: float = opt(0.0, "training-time budget in minutes; the schedule follows the clock")
+    # Bookkeeping
+    eval_every: int = opt(2000, "steps between Set5 evaluations and checkpoints")
+    log_every: int = opt(500, "steps between log lines")
+    output: str = opt("runs/abpn-x3", "output folder (model folder + logs + checkpoint)")
+    resume: bool = opt(False, "continue from output/checkpoint after an interruption")
+    seed: int = opt(0, "seed of weights and patch sampling")
+    mixed_precision: str = opt("auto", "no, bf16 or fp16; auto = bf16 on CUDA, else no")
+    channels_last: bool = opt(True, "channels_last memory format (faster convs on CPU and GPU)")
+    compile: bool = opt(False, "torch.compile the model")
+    threads: int = opt(0, "CPU threads for torch (0 = torch's default)")
+    snapshot_every: float = opt(
+        0.0, "seconds of training time between EMA snapshots in output/snapshots (0: none)"
+    )
+    stop_at: int = opt(0, "die like a killed process right after this step's checkpoint (tests)")
+
+
+def parse_settings(argv=None) -> Settings:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        else:
+            parser.add_argument(flag, type=type(f.default), default=f.default)
+        parser._actions[-1].help = f.metadata["help"] + " (default: %(default)s)"
+    settings = Settings(**vars(parser.parse_args(argv)))
+    if settings.steps <= 0 and settings.minutes <= 0:
+        parser.error("give a length: --steps N and/or --minutes M")
+    if settings.loss not in LOSSES:
+        parser.error(f"--loss must be one of {', '.join(LOSSES)}, got {settings.loss!r}")
+    if not 0.0 <= settings.l2_tail < 1.0:
+        parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
+    return settings
+
+
+def get_lr(progress: float, s: Settings) -> float:
+    """Linear warm-up, then cosine decay from ``s.lr`` to ``s.min_lr * s.lr``."""
+    if progress < s.warmup:
+        return s.lr * (progress + 1e-3) / s.warmup
+    t = min(1.0, (progress - s.warmup) / max(1e-8, 1 - s.warmup))
+    return s.lr * (s.min_lr + (1 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class TrainState:
+    """Step, training seconds and best Set5 score: checkpointed with the model."""
+
+    def __init__(self):
+        self.step, self.elapsed, self.best_psnr, self.best_step = 0, 0.0, -1.0, 0
+
+    def state_dict(self):
+        return dict(vars(self))
+
+    def load_state_dict(self, state):
+        vars(self).update(state)
+
+
+def split_dirs(text: str) -> list[Path]:
+    return [REPO / d if not Path(d).is_absolute() else Path(d) for d in text.split(",") if d]
+
+
+def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, torch.Tensor]]:
+    """(name, HR cropped to a multiple of scale, LR CHW uint8 tensor) for every image in
+    ``folder``, by the benchmark protocol; made once, evaluated many times."""
+    pairs = []
+    for name, hr in load_rgb_images(folder):
+        hr = modcrop(hr, scale)
+        pairs.append((name, hr, torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())))
+    return pairs
+
+
+def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
+    """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share."""
+    results = []
+    with accelerator.split_between_processes(list(pairs)) as share:
+        for name, hr, lr in share:
+            with torch.inference_mode():
+                sr = model(lr[None].to(accelerator.device).float() / 255)[0]
+            sr = (sr.float().clamp(0, 1) * 255 + 0.5).floor().byte().permute(1, 2, 0)
+            results.append((name, score(sr.cpu().numpy(), hr, scale)))
+    results = gather_object(results)
+    return {
+        "psnr": float(np.mean([r["psnr"] for _, r in results])),
+        "ssim": float(np.mean([r["ssim"] for _, r in results])),
+        "per_image": {n: r for n, r in results},
+    }
+
+
+def replica_check(model, batch, accelerator) -> dict:
+    """Per-process sums of the weights and of the last input batch: replicas must agree on the
+    first and (with several processes) differ on the second."""
+    weights = torch.stack([p.detach().double().sum() for p in model.parameters()]).sum()
+    sums = torch.stack([weights, batch.detach().double().sum()])
+    gathered = accelerator.gather(sums[None]).cpu().tolist()
+    return {"weight_sums": [g[0] for g in gathered], "batch_sums": [g[1] for g in gathered]}
+
+
+def atomic_save_model(model, folder: Path) -> None:
+    """Save a model folder so that a reader sees the old one or the new one, never half."""
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    (partial / "README.md").unlink(missing_ok=True)  # the real card is written at the end
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        folder.rename(old)
+    partial.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    s = parse_settings(argv)
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    precision = s.mixed_precision
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() else "no"
+    # Without an accelerator, say so: Accelerate then runs several processes as MULTI_CPU (gloo).
+    no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
+    accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)
+    torch.backends.cudnn.benchmark = True  # patch shapes are fixed: pick the fastest kernels once
+    out = Path(s.output)
+    ckpt_dir = out / "checkpoint"
+    set_seed(s.seed)
+
+    # -- data ------------------------------------------------------------------------------------
+    factors = [float(f) for f in s.scale_aug.split(",") if f]
+    with accelerator.main_process_first():  # one process builds the caches, the others reuse them
+        try:
+            dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
+            images = [to_rgb_uint8(row["image"]) for row in dataset]
+            # The dataset's folder is named by the images' content; the pyramid file by the rest.
+            dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
+        except ImportError as error:  # e.g. a GPU image whose pyarrow is too old for datasets
+            accelerator.print(f"WARNING: no datasets ({error}); reading the folders directly")
+            files = image_files(split_dirs(s.train_dirs))
+            images = [load_rgb(path) for path in files]
+            dataset_dir = REPO / s.cache_dir / f"hr-{content_fingerprint(files)[:16]}"
+            dataset_dir.mkdir(parents=True, exist_ok=True)
+        pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
+        workers = s.workers or min(8, os.cpu_count() or 1)
+        pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
+    if s.prepare_data:
+        accelerator.print(f"data caches ready: {dataset_dir}, {pyramid_file.name}")
+        return
+    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device)
+    del pyramid  # the sampler holds its own (device) copy
+    eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
+    accelerator.print(
+        f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
+        f"{accelerator.num_processes} process(es) on {accelerator.device}, precision {precision}"
+    )
+
+    # -- model and optimizer ----------------------------------------------------------------------
+    model_args = {**json.loads(s.model_args), "scale": s.scale}
+    model = hubsr.get_architecture(s.arch)(**model_args)
+    n_params = sum(p.numel() for p in model.parameters())
+    if s.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=s.lr,
+        betas=(0.9, s.beta2),
+        weight_decay=s.weight_decay,
+        fused=accelerator.device.type == "cuda",  # one kernel for the whole update
+    )
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw_model = accelerator.unwrap_model(model)
+    ema = ModelEmaV3(raw_model, decay=s.ema, use_warmup=True)
+    forward = torch.compile(model) if s.compile else model
+    state = TrainState()
+    accelerator.register_for_checkpointing(ema, state)
+
+    resuming = s.resume and ckpt_dir.is_dir()
+    if not resuming and out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; pass --resume or choose another --output")
+    accelerator.wait_for_everyone()  # every process has looked before anything is written
+    if resuming:
+        accelerator.load_state(str(ckpt_dir))
+        accelerator.print(f"resumed from {ckpt_dir} at step {state.step}")
+        if accelerator.is_main_process:  # forget log lines of the steps that will be redone
+            lines = (out / "metrics.jsonl").read_text().splitlines()
+            kept = [x for x in lines if x.strip() and json.loads(x)["step"] <= state.step]
+            (out / "metrics.jsonl").write_text("".join(line + "\n" for line in kept))
+    elif accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(s), indent=2))
+        for script in ("train.py", "data.py"):  # the run keeps the code that made it
+            shutil.copy2(Path(__file__).with_name(script), out / script)
+        (out / "metrics.jsonl").write_text("")
+    accelerator.wait_for_everyone()
+
+    def progress() -> float:
+        by_steps = state.step / s.steps if s.steps > 0 else 0.0
+        by_time = state.elapsed / (60 * s.minutes) if s.minutes > 0 else 0.0
+        return max(by_steps, by_time)
+
+    def sync_clock(mark: float) -> float:
+        # The schedule follows training time only; all processes agree on the slowest clock.
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        delta = torch.tensor(now - mark, device=accelerator.device)
+        state.elapsed += float(accelerator.reduce(delta, reduction="max"))
+        return now
+
+    def log(record: dict) -> None:
+        if accelerator.is_main_process:
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    # Patch sampling restarts from a seed at every checkpoint, so a resumed run draws the same
+    # patches as an uninterrupted one; each process has its own stream.
+    def reseed() -> torch.Generator:
+        return torch.Generator().manual_seed(
+            s.seed * 100003 + accelerator.process_index * 7919 + state.step
+        )
+
+    generator = reseed()
+    nonfinite = torch.zeros((), device=accelerator.device)
+    running_loss = torch.zeros((), device=accelerator.device)
+    log_mark_step, log_mark_time = state.step, state.elapsed
+    next_snapshot = (
+        (state.elapsed // s.snapshot_every + 1) * s.snapshot_every if s.snapshot_every else 0
+    )
+    mark = time.perf_counter()
+    model.train()
+    while progress() < 1.0:
+        lr = get_lr(progress(), s)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        lr_batch, hr_batch = sampler.sample(s.batch, generator)
+        if s.channels_last:
+            lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
+        # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
+        loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
+        loss = loss_fn(forward(lr_batch).float(), hr_batch)
+        accelerator.backward(loss)
+        if s.grad_clip > 0:
+            accelerator.clip_grad_norm_(model.parameters(), s.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        ema.update(raw_model, step=state.step)
+        state.step += 1
+        loss = loss.detach()
+        nonfinite += (~torch.isfinite(loss)).float()
+        running_loss += loss
+
+        if state.step % 10 == 0:
+            mark = sync_clock(mark)
+            if s.snapshot_every > 0 and state.elapsed >= next_snapshot:
+                if accelerator.is_main_process:
+                    save_snapshot(ema.module, out / "snapshots", state)
+                next_snapshot = (state.elapsed // s.snapshot_every + 1) * s.snapshot_every
+                mark = time.perf_counter()  # writing stays outside the clock
+        at_eval = state.step % s.eval_every == 0
+        if state.step % s.log_every == 0 or at_eval or progress() >= 1.0:
+            mark = sync_clock(mark)
+            if float(accelerator.reduce(nonfinite, reduction="sum")) > 0:
+                raise SystemExit(
+                    f"step {state.step}: the loss is NaN or infinite (lr {lr:.2e}); stopping. "
+                    f"The last good checkpoint is {ckpt_dir} (resume with --resume, e.g. with "
+                    "a lower --lr)."
+                )
+            steps_done = state.step - log_mark_step
+            mean_loss = float(accelerator.reduce(running_loss, reduction="mean")) / steps_done
+            its = steps_done / max(1e-9, state.elapsed - log_mark_time)
+            record = {
+                "step": state.step,
+                "loss": mean_loss,
+                "loss_fn": loss_fn.__name__,
+                "lr": lr,
+                "it_s": its,
+            }
+            record["img_s"] = its * s.batch * accelerator.num_processes
+            record["elapsed_s"] = state.elapsed
+            total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
+            line = f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f}"
+            if at_eval or progress() >= 1.0:
+                ema.module.eval()
+                result = evaluate(ema.module, eval_pairs, s.scale, accelerator)
+                record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
+                line += f" set5:{result['psnr']:.2f}"
+                if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
+                    state.best_psnr, state.best_step = result["psnr"], state.step
+                    if accelerator.is_main_process:
+                        atomic_save_model(ema.module, out / "best")
+                record.update(replica_check(raw_model, lr_batch, accelerator))
+                generator = reseed()
+                save_checkpoint(accelerator, ckpt_dir)
+            left = max(0.0, 1 - progress()) * (state.elapsed / max(progress(), 1e-9))
+            line += f" eta:{left / 60:.0f}m time:{state.elapsed:.0f}s"
+            accelerator.print(line, flush=True)
+            log(record)
+            if state.step == s.stop_at and at_eval:
+                accelerator.print(f"--stop-at {s.stop_at}: exiting without cleanup", flush=True)
+                os._exit(1)
+            running_loss.zero_()
+            log_mark_step, log_mark_time = state.step, state.elapsed
+            mark = time.perf_counter()  # evaluation and logging stay outside the clock
+
+    # -- outputs ----------------------------------------------------------------------------------
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        atomic_save_model(ema.module, out / "last")
+    accelerator.wait_for_everyone()
+    best = hubsr.HubSR.from_pretrained(out / "best", map_location=accelerator.device)
+    final = {"set5": evaluate(best, eval_pairs, s.scale, accelerator)}
+    for folder in split_dirs(s.test_dirs):
+        pairs = benchmark_pairs(folder, s.scale)
+        final[folder.name.lower()] = evaluate(best, pairs, s.scale, accelerator)
+    if accelerator.is_main_process:
+        for name in ("config.json", "model.safetensors"):
+            shutil.copy2(out / "best" / name, out / name)
+        summary = {
+            "arch": s.arch,
+            "model_args": model_args,
+            "params": n_params,
+            "best_step": state.best_step,
+            "steps": state.step,
+            "train_seconds": state.elapsed,
+            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+            "processes": accelerator.num_processes,
+            "torch": torch.__version__,
+            "results": {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
+        }
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        plot_curve(out / "metrics.jsonl", out / "training_curve.png")
+        write_card(out, s, summary)
+        accelerator.print(json.dumps(summary["results"]))
+    accelerator.end_training()
+
+
+def save_snapshot(model, folder: Path, state: TrainState) -> None:
+    """The EMA weights at this moment of training time, for time-to-quality curves measured
+    afterwards (``training/time_to_psnr.py``); the file name and metadata carry time and step."""
+    folder.mkdir(exist_ok=True)
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    meta = {"elapsed_s": f"{state.elapsed:.3f}", "step": str(state.step)}
+    name = f"t{state.elapsed:08.2f}s-step{state.step:07d}.safetensors"
+    save_file(weights, folder / (name + ".partial"), metadata=meta)
+    (folder / (name + ".partial")).rename(folder / name)
+
+
+def save_checkpoint(accelerator: Accelerator, folder: Path) -> None:
+    """accelerate's full state (model, EMA, optimizer, RNG, TrainState), written atomically."""
+    partial = folder.with_name(folder.name + ".partial")
+    if accelerator.is_main_process:
+        shutil.rmtree(partial, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            folder.rename(old)
+        partial.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
