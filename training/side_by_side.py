@@ -51,14 +51,13 @@ class Run:
     def start(self) -> None:
         shutil.rmtree(self.output, ignore_errors=True)
         self.started = time.monotonic()
-        with open(self.log, "a") as log:
-            log.write(f"$ {' '.join(accelerate_command(self.args, self.precision))}\n")
-        self.process = subprocess.Popen(
-            accelerate_command(self.args, self.precision),
-            stdout=open(self.log, "a"),
-            stderr=subprocess.STDOUT,
-            env=self.env,
-        )
+        command = accelerate_command(self.args, self.precision)
+        with open(self.log, "a") as log:  # the child keeps its own copy of the descriptor
+            log.write(f"$ {' '.join(command)}\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
 
     def poll(self) -> bool:
         """True once the run (and its ``then`` commands) are over."""
