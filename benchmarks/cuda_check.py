@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from hubsr import HubSR
-from hubsr.bundled import find_bundled_model
 from hubsr.datasets import dataset_dir, list_images, load_rgb
 from hubsr.protocol import make_lr, modcrop, score
 
@@ -45,7 +44,7 @@ def main(argv=None) -> int:
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     report = {"gpu": gpu, "torch": torch.__version__, "results": []}
     for name in args.models:
-        model = HubSR.from_pretrained(find_bundled_model(name) or name)
+        model = HubSR.from_pretrained(name)  # a bundled name or a folder
         outputs = {}
         for mode, (device, dtype) in modes.items():
             model.upscale(pairs[0][2], device=device, dtype=dtype)  # warm-up (CUDA init, cuDNN)

@@ -15,6 +15,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
 from PIL import Image, ImageOps
@@ -23,6 +24,8 @@ from tqdm.auto import tqdm
 from hubsr.datasets import list_images, load_rgb
 from hubsr.protocol import make_lr, modcrop
 from hubsr.resize import imresize, to_uint8
+
+FEATURES = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
 
 
 def image_files(folders: list[str | Path]) -> list[Path]:
@@ -45,11 +48,8 @@ def content_fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def build_dataset(folders: list[str | Path], cache_dir: str | Path):
-    """The HR images of ``folders`` as a ``datasets.Dataset``, reused from ``cache_dir`` when
-    unchanged. (``datasets`` is imported here, so that the rest of this module works without.)"""
-    import datasets
-
+def build_dataset(folders: list[str | Path], cache_dir: str | Path) -> datasets.Dataset:
+    """The HR images of ``folders`` as a Dataset, reused from ``cache_dir`` when unchanged."""
     files = image_files(folders)
     target = Path(cache_dir) / f"hr-{content_fingerprint(files)[:16]}"
     if (target / "dataset_info.json").is_file():
@@ -58,8 +58,7 @@ def build_dataset(folders: list[str | Path], cache_dir: str | Path):
         "name": [f"{p.parent.name}/{p.name}" for p in files],
         "image": [{"bytes": p.read_bytes(), "path": p.name} for p in files],
     }
-    features = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
-    dataset = datasets.Dataset.from_dict(records, features=features)
+    dataset = datasets.Dataset.from_dict(records, features=FEATURES)
     # Write beside the target and rename, so an interrupted build never looks complete.
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

@@ -35,15 +35,12 @@ from timm.utils import ModelEmaV3
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
 
 import hubsr  # noqa: E402
-from hubsr.datasets import load_rgb  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
 
 from data import (  # noqa: E402
     PairSampler,
     build_dataset,
     cached_pyramid,
-    content_fingerprint,
-    image_files,
     load_rgb_images,
     to_rgb_uint8,
 )
@@ -223,17 +220,10 @@ def main(argv=None) -> None:
     # -- data ------------------------------------------------------------------------------------
     factors = [float(f) for f in s.scale_aug.split(",") if f]
     with accelerator.main_process_first():  # one process builds the caches, the others reuse them
-        try:
-            dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
-            images = [to_rgb_uint8(row["image"]) for row in dataset]
-            # The dataset's folder is named by the images' content; the pyramid file by the rest.
-            dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
-        except ImportError as error:  # e.g. a GPU image whose pyarrow is too old for datasets
-            accelerator.print(f"WARNING: no datasets ({error}); reading the folders directly")
-            files = image_files(split_dirs(s.train_dirs))
-            images = [load_rgb(path) for path in files]
-            dataset_dir = REPO / s.cache_dir / f"hr-{content_fingerprint(files)[:16]}"
-            dataset_dir.mkdir(parents=True, exist_ok=True)
+        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
+        images = [to_rgb_uint8(row["image"]) for row in dataset]
+        # The dataset's folder is named by the images' content; the pyramid file by the rest.
+        dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
         pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
         workers = s.workers or min(8, os.cpu_count() or 1)
         pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
