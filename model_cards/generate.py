@@ -13,13 +13,15 @@ plus bicubic:
 5. the results section of the repository README.md, between ``<!-- results:start -->`` and
    ``<!-- results:end -->`` (the markers are added if README.md has none).
 
-Run from anywhere: ``python model_cards/generate.py`` (``--skip-benchmark`` reuses the JSON).
+Run from anywhere: ``python model_cards/generate.py`` (``--skip-benchmark`` reuses the JSON;
+``--models abpn-x3`` re-measures only that model and keeps the others' results).
 Timings depend on the machine and its load: run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -61,24 +63,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-benchmark", action="store_true", help="reuse results/*.json")
     parser.add_argument("--no-tta", action="store_true", help="skip the x8 TTA benchmark")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help="re-measure only these bundled models (e.g. one just retrained); the others' "
+        "results are kept from results/*.json",
+    )
     args = parser.parse_args(argv)
 
     models = bundled_models()
     names = list(models)
+    unknown = sorted(set(args.models or []) - set(names))
+    if unknown:
+        parser.error(f"not bundled model folders: {', '.join(unknown)} (bundled: {names})")
     if not names:
         print(f"no bundled model folders in {CARDS}; measuring bicubic only")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    quiet = ["--quiet"] if args.quiet else []
     if not args.skip_benchmark:
-        common = ["--datasets", *BENCHMARK_SETS, "--scale", str(SCALE), *quiet]
-        model_args = [a for n in ["bicubic", *names] for a in ("--model", n)]
-        _check(hubsr_main(["benchmark", *model_args, *common, "--json", str(BENCHMARK_JSON)]))
-        tta_names = [n for n in names if n not in NO_TTA]
+        measured = args.models or ["bicubic", *names]
+        measure(measured, BENCHMARK_JSON, tta=False, quiet=args.quiet, merge=bool(args.models))
+        tta_names = [n for n in measured if n in names and n not in NO_TTA]
         if tta_names and not args.no_tta:
-            model_args = [a for n in tta_names for a in ("--model", n)]
-            _check(
-                hubsr_main(["benchmark", *model_args, *common, "--tta", "--json", str(TTA_JSON)])
-            )
+            measure(tta_names, TTA_JSON, tta=True, quiet=args.quiet, merge=bool(args.models))
 
     benchmark = load_benchmark_json(BENCHMARK_JSON)
     tta = load_benchmark_json(TTA_JSON) if TTA_JSON.is_file() and not args.no_tta else None
@@ -88,6 +95,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {comparison_sheet(['bicubic', *names], RESULTS / 'comparison.png')}")
     update_readme(render_readme_section(benchmark, tta))
     return 0
+
+
+def measure(names: list[str], json_path: Path, tta: bool, quiet: bool, merge: bool) -> None:
+    """``hubsr benchmark`` of ``names`` into ``json_path``; with ``merge``, only their rows of an
+    existing JSON are replaced (in place, so tables keep their order) and the rest are kept."""
+    target = json_path.with_suffix(".partial.json") if merge else json_path
+    command = ["benchmark", *[a for n in names for a in ("--model", n)]]
+    command += ["--datasets", *BENCHMARK_SETS, "--scale", str(SCALE), "--json", str(target)]
+    command += ["--tta"] * tta + ["--quiet"] * quiet
+    _check(hubsr_main(command))
+    if merge:
+        old, new = load_benchmark_json(json_path), load_benchmark_json(target)
+        write_bytes_atomic(json_path, merge_results(old, new).encode())
+        target.unlink()
+
+
+def merge_results(old: dict, new: dict) -> str:
+    """``old`` with every row of the models in ``new`` replaced by ``new``'s rows."""
+    fresh = {(r["model"], r["dataset"]): r for r in new["results"]}
+    models = {r["model"] for r in new["results"]}
+    rows = [fresh.get((r["model"], r["dataset"]), r) for r in old["results"]]
+    rows = [r for r in rows if r["model"] not in models or (r["model"], r["dataset"]) in fresh]
+    known = {(r["model"], r["dataset"]) for r in rows}
+    rows += [r for r in new["results"] if (r["model"], r["dataset"]) not in known]
+    return json.dumps({**old, "created": new["created"], "results": rows}, indent=2) + "\n"
 
 
 def _check(code: int) -> None:

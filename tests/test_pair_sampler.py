@@ -13,7 +13,7 @@ import torch
 from hubsr.protocol import make_lr, modcrop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from data import PairSampler, cached_pyramid, dihedral, make_pyramid  # noqa: E402
+from data import PairSampler, cached_pyramid, dihedral, keep_detailed, make_pyramid  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +76,14 @@ def test_pyramid_from_worker_processes_and_from_the_cache_equals_the_serial_one(
         assert hr.shape[0] % 3 == 0 and lr.shape[0] * 3 == hr.shape[0]
         assert np.array_equal(hr, hr_b) and np.array_equal(lr, lr_b)
         assert np.array_equal(hr, hr_l) and np.array_equal(lr, lr_l)
+
+
+def test_keep_detailed_keeps_textured_pairs_aligned():
+    rng = torch.Generator().manual_seed(0)
+    hr = torch.rand(6, 3, 12, 12, generator=rng)
+    lr = torch.rand(6, 3, 4, 4, generator=rng)
+    lr[[0, 2, 5]] = 0.5  # three flat patches
+    hr[[0, 2, 5]] = 0.5
+    kept_lr, kept_hr = keep_detailed(lr, hr, keep=3)
+    # The textured pairs 1, 3, 4 survive, in draw order, each LR still with its own HR.
+    assert torch.equal(kept_lr, lr[[1, 3, 4]]) and torch.equal(kept_hr, hr[[1, 3, 4]])

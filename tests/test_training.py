@@ -43,12 +43,19 @@ def metrics(out: Path) -> list[dict]:
 
 def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
     out = tmp_path / "run"
-    result = launch(tiny_data, out, "--steps", "8", "--l2-tail", "0.5")
+    result = launch(tiny_data, out, "--steps", "8", "--l2-tail", "0.5", "--detail-oversample", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "step:8/8 loss:" in result.stdout and "set5:" in result.stdout
     model = hubsr.HubSR.from_pretrained(out)
     assert isinstance(model, hubsr.get_architecture("abpn")) and model.scale == 3
-    for name in ("train_config.json", "train.py", "data.py", "README.md", "training_curve.png"):
+    for name in (
+        "train_config.json",
+        "train.py",
+        "data.py",
+        "muon.py",
+        "README.md",
+        "training_curve.png",
+    ):
         assert (out / name).is_file(), name
     rows = metrics(out)
     assert [r["step"] for r in rows] == [2, 4, 6, 8]
@@ -65,13 +72,16 @@ def test_smoke_run_writes_a_loadable_model_folder(tiny_data, tmp_path):
     assert again.returncode != 0 and "not empty" in again.stderr
 
 
-def test_killed_run_resumes_to_the_same_weights(tiny_data, tmp_path):
+# With Muon there are two optimizers to checkpoint, and Muon's momentum must come back too.
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_killed_run_resumes_to_the_same_weights(tiny_data, tmp_path, optimizer):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    assert launch(tiny_data, straight, "--steps", "12").returncode == 0
-    died = launch(tiny_data, killed, "--steps", "12", "--stop-at", "8")
+    flags = ("--steps", "12", "--optimizer", optimizer)
+    assert launch(tiny_data, straight, *flags).returncode == 0
+    died = launch(tiny_data, killed, *flags, "--stop-at", "8")
     assert died.returncode != 0 and "exiting without cleanup" in died.stdout
     assert not (killed / "last").exists()  # it really stopped before the end
-    resumed = launch(tiny_data, killed, "--steps", "12", "--resume")
+    resumed = launch(tiny_data, killed, *flags, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in resumed.stdout and "at step 8" in resumed.stdout
     a = load_file(straight / "last" / "model.safetensors")
@@ -106,6 +116,7 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--loss", "charbonnier"], "--loss must be one of l1, l2"),
         (["--l2-tail", "1"], "--l2-tail is a fraction of training in [0, 1)"),
         (["--steps", "0"], "give a length"),
+        (["--optimizer", "sgd"], "--optimizer must be adamw or muon"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):

@@ -3,7 +3,8 @@
     python training/bench_throughput.py --arch abpn --batch 16 --patch 24
 
 Runs on CUDA when available (bf16 autocast, fused AdamW), else CPU. The full step is train.py's:
-forward, L1, backward, gradient clipping, AdamW, EMA. Prints one line per measurement.
+draw (and rank, with --detail-oversample), forward, L1, backward, gradient clipping, Muon and
+AdamW (or AdamW alone), EMA. Prints one line per measurement.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hubsr  # noqa: E402
 
-from data import PairSampler, build_dataset, make_pyramid, to_rgb_uint8  # noqa: E402
+from data import (  # noqa: E402
+    PairSampler,
+    build_dataset,
+    keep_detailed,
+    make_pyramid,
+    to_rgb_uint8,
+)
+from train import Settings, make_optimizers  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,6 +63,10 @@ def main() -> None:
         "--channels-last", action=argparse.BooleanOptionalAction, default=True, help="as train.py"
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile, as train.py")
+    parser.add_argument("--optimizer", default=Settings.optimizer, help="as train.py")
+    parser.add_argument(
+        "--detail-oversample", type=int, default=Settings.detail_oversample, help="as train.py"
+    )
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -70,23 +82,28 @@ def main() -> None:
     model = model.to(device).train()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    settings = Settings(optimizer=args.optimizer, lr=1e-4)
+    optimizers = make_optimizers(model, settings, fused=device.type == "cuda")
     ema = ModelEmaV3(model, decay=0.999)
     forward = torch.compile(model) if args.compile else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
-    def data_only():
-        sampler.sample(args.batch, generator)
+    def draw():
+        lr, hr = sampler.sample(args.batch * args.detail_oversample, generator)
+        if args.detail_oversample > 1:
+            lr, hr = keep_detailed(lr, hr, args.batch)
+        return lr, hr
 
     def full_step():
-        lr, hr = sampler.sample(args.batch, generator)
+        lr, hr = draw()
         with autocast:
             sr = forward(lr)
         loss = F.l1_loss(sr.float(), hr)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         ema.update(model)
 
     name = (
@@ -97,7 +114,8 @@ def main() -> None:
     layout = "channels_last" if args.channels_last else "NCHW"
     print(f"batch {args.batch} x LR {args.patch}px (HR {args.patch * args.scale}px), {layout}")
     print("compile: yes (the first steps compile)" if args.compile else "compile: no")
-    for label, fn in (("data pipeline alone", data_only), ("full training step", full_step)):
+    print(f"optimizer: {args.optimizer}, detail oversampling x{args.detail_oversample}")
+    for label, fn in (("data pipeline alone", draw), ("full training step", full_step)):
         seconds = timed(fn, args.steps, device)
         print(f"{label:>20}: {args.batch / seconds:9.1f} patches/s  ({seconds * 1e3:7.1f} ms/step)")
 

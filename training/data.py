@@ -176,6 +176,15 @@ class PairSampler:
         return lr.float() / 255, hr.float() / 255
 
 
+def keep_detailed(lr: torch.Tensor, hr: torch.Tensor, keep: int):
+    """The ``keep`` pairs whose LR patches have the most detail (mean absolute difference
+    between neighbouring pixels). Flat patches teach a model little that bicubic does not know
+    already; ranking a larger draw spends the step on edges and texture instead."""
+    detail = lr.diff(dim=-1).abs().mean(dim=(1, 2, 3)) + lr.diff(dim=-2).abs().mean(dim=(1, 2, 3))
+    index = detail.topk(keep).indices.sort().values
+    return lr[index], hr[index]
+
+
 def _flatten(images: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(3, total pixels)`` uint8 buffer of ``HxWx3`` images and each image's start offset."""
     flat = np.concatenate([im.reshape(-1, 3) for im in images]).T

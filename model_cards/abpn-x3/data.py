@@ -10,7 +10,9 @@ tensors on the training device, and cuts random aligned patches with the 8 flips
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import datasets
@@ -23,20 +25,17 @@ from hubsr.datasets import list_images, load_rgb
 from hubsr.protocol import make_lr, modcrop
 from hubsr.resize import imresize, to_uint8
 
-IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
 FEATURES = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
 
 
 def image_files(folders: list[str | Path]) -> list[Path]:
-    """Image files directly inside each folder, sorted; a missing or empty folder is an error."""
+    """Image files directly inside each folder, sorted, as the benchmark lists them; a missing
+    or empty folder is an error."""
     files = []
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise FileNotFoundError(f"image folder {folder} does not exist")
-        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not found:
-            raise FileNotFoundError(f"image folder {folder} holds no images")
-        files += found
+        files += list_images(folder)
     return files
 
 
@@ -81,60 +80,141 @@ def to_rgb_uint8(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def make_pyramid(images, scale: int, scale_factors=(1.0,), workers: int = 1) -> list:
+    """(HR, LR) uint8 pairs for every image at every HR down-scaling factor (the classic 291-set
+    augmentation; 1.0 is the image itself): HR cropped to a multiple of ``scale``, LR made from
+    it by the benchmark protocol. ``workers > 1`` spreads the resizing over processes."""
+    jobs = [(img, factor, scale) for factor in scale_factors for img in images]
+    bar = dict(total=len(jobs), desc="HR pyramid + LR", disable=len(jobs) < 50)
+    if workers <= 1:
+        return list(tqdm(map(_pyramid_level, jobs), **bar))
+    # fork: the workers need no imports of their own and only run numpy
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(tqdm(pool.map(_pyramid_level, jobs, chunksize=4), **bar))
+
+
+def _pyramid_level(job) -> tuple[np.ndarray, np.ndarray]:
+    img, factor, scale = job
+    if factor != 1.0:
+        img = to_uint8(imresize(img.astype(np.float64) / 255.0, factor))
+    hr = modcrop(img, scale)
+    return hr, make_lr(hr, scale)
+
+
+def cached_pyramid(images, scale: int, scale_factors, cache_file: Path, workers: int = 1) -> list:
+    """:func:`make_pyramid`, saved to ``cache_file`` (.npz) and loaded from it when present.
+    The file must be keyed by the images' content, scale and factors (the caller names it)."""
+    cache_file = Path(cache_file)
+    if cache_file.is_file():
+        with np.load(cache_file) as saved:
+            return [(saved[f"hr{i}"], saved[f"lr{i}"]) for i in range(len(saved.files) // 2)]
+    pyramid = make_pyramid(images, scale, scale_factors, workers)
+    arrays = {}
+    for i, (hr, lr) in enumerate(pyramid):
+        arrays[f"hr{i}"], arrays[f"lr{i}"] = hr, lr
+    partial = cache_file.with_name(cache_file.name + ".partial.npz")
+    np.savez(partial, **arrays)
+    partial.rename(cache_file)  # a reader sees the whole file or none
+    return pyramid
+
+
 class PairSampler:
     """Random aligned (LR, HR) patch pairs from a list of HR images, on one device.
 
+    The uint8 pyramid is kept as two flat buffers (LR and HR, every image's pixels one after
+    another), and a batch is cut by one gather from each, whatever the batch size: the flips and
+    rotations are applied to the index grids rather than to the patches. On a GPU a step's data
+    then costs a handful of kernel launches, not several per patch.
+
     Args:
-        images: ``HxWx3`` uint8 HR images.
+        pyramid: (HR, LR) uint8 ``HxWx3`` pairs, from :func:`make_pyramid`; pairs too small
+            for one patch are left out.
         scale: SR factor.
         patch: LR patch size (HR patches are ``patch * scale``).
-        scale_factors: HR down-scaling factors, the classic 291-set augmentation
-            (1.0 = the image itself); each gives a full extra copy of the set.
-        device: where the uint8 pyramid lives and patches are cut.
+        device: where the uint8 pairs live and patches are cut.
     """
 
-    def __init__(self, images, scale: int, patch: int, scale_factors=(1.0,), device="cpu"):
+    def __init__(self, pyramid, scale: int, patch: int, device="cpu"):
         self.scale, self.patch, self.device = scale, patch, torch.device(device)
-        self.hr, self.lr = [], []
-        jobs = [(img, f) for f in scale_factors for img in images]
-        for img, factor in tqdm(jobs, desc="HR pyramid + LR", disable=len(jobs) < 50):
-            if factor != 1.0:
-                img = to_uint8(imresize(img.astype(np.float64) / 255.0, factor))
-            hr = modcrop(img, scale)
-            if min(hr.shape[:2]) < patch * scale:
-                continue  # too small for one patch at this factor
-            self.hr.append(_to_chw(hr, self.device))
-            self.lr.append(_to_chw(make_lr(hr, scale), self.device))
-        if not self.hr:
+        usable = [(hr, lr) for hr, lr in pyramid if min(hr.shape[:2]) >= patch * scale]
+        if not usable:
             raise ValueError(f"no training image is at least {patch * scale} pixels on each side")
+        hr_images, lr_images = zip(*usable, strict=True)
+        self.lr_flat, self.lr_offsets = _flatten(lr_images, self.device)
+        self.hr_flat, self.hr_offsets = _flatten(hr_images, self.device)
+        self.lr_sizes = torch.tensor([im.shape[:2] for im in lr_images], device=self.device)
+        self.lr_grids = _dihedral_grids(patch, self.device)
+        self.hr_grids = _dihedral_grids(patch * scale, self.device)
         # Sample images in proportion to their area, so every HR pixel is equally likely.
-        self.weights = torch.tensor([float(t.shape[1] * t.shape[2]) for t in self.lr])
+        self.weights = self.lr_sizes.prod(dim=1).float().cpu()
 
     def __len__(self) -> int:
-        return len(self.hr)
+        return len(self.weights)
 
     def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """A float batch ``(lr, hr)`` in [0, 1] on the sampler's device."""
+        """A float batch ``(lr, hr)`` in [0, 1] on the sampler's device.
+
+        The draws come from ``generator`` (on the CPU), so a seed gives the same patches on
+        every device."""
         index = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
         uniform = torch.rand(batch, 2, generator=generator)
         transforms = torch.randint(0, 8, (batch,), generator=generator)
+        index, transforms = index.to(self.device), transforms.to(self.device)
         p, s = self.patch, self.scale
-        lr_patches, hr_patches = [], []
-        for i, u, t in zip(index.tolist(), uniform.tolist(), transforms.tolist(), strict=True):
-            lr, hr = self.lr[i], self.hr[i]
-            y = int(u[0] * (lr.shape[1] - p + 1))
-            x = int(u[1] * (lr.shape[2] - p + 1))
-            lr_patches.append(_dihedral(lr[:, y : y + p, x : x + p], t))
-            hr_patches.append(_dihedral(hr[:, y * s : (y + p) * s, x * s : (x + p) * s], t))
-        return torch.stack(lr_patches).float() / 255, torch.stack(hr_patches).float() / 255
+        sizes = self.lr_sizes[index]  # (B, 2): LR height, width
+        corner = (uniform.double().to(self.device) * (sizes - p + 1)).long()  # top-left
+        lr = _gather(
+            self.lr_flat, self.lr_offsets[index], sizes[:, 1], corner, self.lr_grids[transforms]
+        )
+        hr = _gather(
+            self.hr_flat,
+            self.hr_offsets[index],
+            sizes[:, 1] * s,
+            corner * s,
+            self.hr_grids[transforms],
+        )
+        return lr.float() / 255, hr.float() / 255
 
 
-def _to_chw(img: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
+def keep_detailed(lr: torch.Tensor, hr: torch.Tensor, keep: int):
+    """The ``keep`` pairs whose LR patches have the most detail (mean absolute difference
+    between neighbouring pixels). Flat patches teach a model little that bicubic does not know
+    already; ranking a larger draw spends the step on edges and texture instead."""
+    detail = lr.diff(dim=-1).abs().mean(dim=(1, 2, 3)) + lr.diff(dim=-2).abs().mean(dim=(1, 2, 3))
+    index = detail.topk(keep).indices.sort().values
+    return lr[index], hr[index]
 
 
-def _dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
-    """One of the 8 flips/rotations of a ``CxHxW`` tensor (k in 0..7)."""
+def _flatten(images: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, total pixels)`` uint8 buffer of ``HxWx3`` images and each image's start offset."""
+    flat = np.concatenate([im.reshape(-1, 3) for im in images]).T
+    offsets = np.cumsum([0] + [im.shape[0] * im.shape[1] for im in images[:-1]])
+    return (
+        torch.from_numpy(np.ascontiguousarray(flat)).to(device),
+        torch.from_numpy(offsets).to(device),
+    )
+
+
+def _dihedral_grids(size: int, device: torch.device) -> torch.Tensor:
+    """``(8, 2, size, size)``: for each of the 8 flips/rotations, the (row, column) in the source
+    patch that each output pixel comes from, i.e. ``dihedral(patch, k)[:, i, j] ==
+    patch[:, grid[k, 0, i, j], grid[k, 1, i, j]]``."""
+    rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    base = torch.stack([rows, cols])
+    return torch.stack([dihedral(base, k) for k in range(8)]).to(device)
+
+
+def _gather(flat, offsets, widths, corners, grids) -> torch.Tensor:
+    """``(B, 3, n, n)`` patches: pixel (i, j) of patch b is the image pixel at
+    ``corners[b] + grids[b, :, i, j]`` of the image starting at ``offsets[b]`` in ``flat``."""
+    rows = corners[:, 0, None, None] + grids[:, 0]
+    cols = corners[:, 1, None, None] + grids[:, 1]
+    index = offsets[:, None, None] + rows * widths[:, None, None] + cols  # (B, n, n)
+    return flat[:, index].transpose(0, 1).contiguous()
+
+
+def dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
+    """One of the 8 flips/rotations of a ``...xHxW`` tensor (k in 0..7)."""
     if k >= 4:
         t = t.flip(-1)
     return torch.rot90(t, k % 4, dims=(-2, -1))
@@ -143,4 +223,4 @@ def _dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
     exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""
-    return [(p.stem, load_rgb(p)) for p in list_images(folder)]
+    return [(p.stem, load_rgb(p)) for p in image_files([folder])]

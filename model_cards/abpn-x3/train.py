@@ -1,6 +1,8 @@
 """Train a hubsr model from scratch on local HR image folders, with Accelerate.
 
-    accelerate launch training/train.py --arch span --scale 3 --minutes 80 --output runs/span-x3
+    accelerate launch training/train.py --minutes 82 --steps 0 --compile --output runs/abpn-x3
+
+(the defaults are the recipe of the bundled default model, ``model_cards/abpn-x3``).
 
 One script, top to bottom: settings, data, model, optimizer, a pure learning-rate schedule, one
 loop with evaluation on Set5 and an atomic checkpoint every ``eval_every`` steps, then the model
@@ -27,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
+from safetensors.torch import save_file
 from timm.utils import ModelEmaV3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
@@ -34,10 +37,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folde
 import hubsr  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
 
-from data import PairSampler, build_dataset, load_rgb_images, to_rgb_uint8  # noqa: E402
+from data import (  # noqa: E402
+    PairSampler,
+    build_dataset,
+    cached_pyramid,
+    keep_detailed,
+    load_rgb_images,
+    to_rgb_uint8,
+)
+from muon import ConvMuon  # noqa: E402
 from report import plot_curve, write_card  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 
 def opt(default, help: str):
@@ -47,41 +59,62 @@ def opt(default, help: str):
 @dataclass
 class Settings:
     # What to train
-    arch: str = opt("span", "registry name of the architecture (hubsr models)")
-    model_args: str = opt("{}", "JSON of constructor arguments; scale is added from --scale")
+    arch: str = opt("abpn", "registry name of the architecture (hubsr models)")
+    model_args: str = opt(
+        '{"channels": 64, "num_convs": 7}', "JSON of constructor arguments; scale is added"
+    )
     scale: int = opt(3, "super-resolution factor")
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
     eval_dir: str = opt("data/Set5", "selection set, evaluated every eval_every steps")
     test_dirs: str = opt(
-        "data/Set14", "comma-separated sets measured once at the end, for the card"
+        "data/Set14,data/BSD100", "comma-separated sets measured once at the end, for the card"
     )
     scale_aug: str = opt("1.0,0.9,0.8,0.7,0.6", "HR down-scaling factors (291-set augmentation)")
-    cache_dir: str = opt(".cache/datasets", "where the datasets.Dataset of the HR images is saved")
+    cache_dir: str = opt(
+        ".cache/datasets", "where the datasets.Dataset of the HR images and its pyramid are saved"
+    )
+    workers: int = opt(0, "processes that build the pyramid (0: one per CPU core, at most 8)")
+    prepare_data: bool = opt(
+        False, "build the dataset and pyramid caches, then exit (runs side by side share them)"
+    )
+    detail_oversample: int = opt(
+        1, "draw N times the batch and keep the patches with the most detail (1: plain draws)"
+    )
     # Optimisation
     batch: int = opt(16, "patches per process per step")
     patch: int = opt(24, "LR patch size in pixels (HR patch = patch * scale)")
-    lr: float = opt(1e-3, "peak learning rate of AdamW")
+    optimizer: str = opt(
+        "adamw", "adamw, or muon: Muon for the hidden conv filters, AdamW for the rest"
+    )
+    lr: float = opt(1.5e-3, "peak learning rate of AdamW (Muon's is scaled to the same step size)")
+    muon_scale: float = opt(1.0, "Muon's step size as a multiple of AdamW's (--optimizer muon)")
     beta2: float = opt(0.99, "AdamW beta2 (0.99 adapts faster than 0.999: fewer loss spikes)")
     weight_decay: float = opt(0.0, "AdamW weight decay")
-    warmup: float = opt(0.02, "fraction of training spent warming the learning rate up")
+    warmup: float = opt(0.03, "fraction of training spent warming the learning rate up")
     min_lr: float = opt(0.01, "final learning rate as a fraction of the peak (cosine decay)")
-    loss: str = opt("l1", "l1, or l2 (for a low-lr fine-tune)")
+    loss: str = opt("l1", "l1 or l2")
+    l2_tail: float = opt(
+        0.0, "fraction of training, at the end, spent on the L2 loss (the loss PSNR measures)"
+    )
     grad_clip: float = opt(1.0, "max gradient norm (0 disables)")
     ema: float = opt(0.999, "EMA decay of the weights (timm ModelEmaV3 with warm-up)")
     # Length: steps, or minutes of training time (whichever ends first; minutes=0 ignores time)
     steps: int = opt(20000, "training steps (0: no step limit, use --minutes)")
     minutes: float = opt(0.0, "training-time budget in minutes; the schedule follows the clock")
     # Bookkeeping
-    eval_every: int = opt(1000, "steps between Set5 evaluations and checkpoints")
-    log_every: int = opt(100, "steps between log lines")
-    output: str = opt("runs/span-x3", "output folder (model folder + logs + checkpoint)")
+    eval_every: int = opt(2000, "steps between Set5 evaluations and checkpoints")
+    log_every: int = opt(500, "steps between log lines")
+    output: str = opt("runs/abpn-x3", "output folder (model folder + logs + checkpoint)")
     resume: bool = opt(False, "continue from output/checkpoint after an interruption")
     seed: int = opt(0, "seed of weights and patch sampling")
     mixed_precision: str = opt("auto", "no, bf16 or fp16; auto = bf16 on CUDA, else no")
-    channels_last: bool = opt(False, "channels_last memory format (faster on some GPUs)")
+    channels_last: bool = opt(True, "channels_last memory format (faster convs on CPU and GPU)")
     compile: bool = opt(False, "torch.compile the model")
     threads: int = opt(0, "CPU threads for torch (0 = torch's default)")
+    snapshot_every: float = opt(
+        0.0, "seconds of training time between EMA snapshots in output/snapshots (0: none)"
+    )
     stop_at: int = opt(0, "die like a killed process right after this step's checkpoint (tests)")
 
 
@@ -97,6 +130,14 @@ def parse_settings(argv=None) -> Settings:
     settings = Settings(**vars(parser.parse_args(argv)))
     if settings.steps <= 0 and settings.minutes <= 0:
         parser.error("give a length: --steps N and/or --minutes M")
+    if settings.loss not in LOSSES:
+        parser.error(f"--loss must be one of {', '.join(LOSSES)}, got {settings.loss!r}")
+    if settings.detail_oversample < 1:
+        parser.error(f"--detail-oversample must be 1 or more, got {settings.detail_oversample}")
+    if settings.optimizer not in ("adamw", "muon"):
+        parser.error(f"--optimizer must be adamw or muon, got {settings.optimizer!r}")
+    if not 0.0 <= settings.l2_tail < 1.0:
+        parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
 
 
@@ -106,6 +147,29 @@ def get_lr(progress: float, s: Settings) -> float:
         return s.lr * (progress + 1e-3) / s.warmup
     t = min(1.0, (progress - s.warmup) / max(1e-8, 1 - s.warmup))
     return s.lr * (s.min_lr + (1 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimizer]:
+    """AdamW over everything, or Muon over the hidden filters and AdamW over the rest (biases,
+    and the first and last layers, which map to and from pixels rather than features)."""
+    params = list(model.parameters())
+    muon_params = []
+    if s.optimizer == "muon":
+        filters = [p for p in params if p.ndim >= 2]
+        muon_params = filters[1:-1]
+    adamw_params = [p for p in params if all(p is not q for q in muon_params)]
+    adamw = torch.optim.AdamW(
+        adamw_params,
+        lr=s.lr,
+        betas=(0.9, s.beta2),
+        weight_decay=s.weight_decay,
+        fused=fused,  # one kernel for the whole update
+    )
+    if not muon_params:
+        return [adamw]
+    muon = ConvMuon(muon_params, lr=s.lr * s.muon_scale)
+    muon.param_groups[0]["lr_scale"] = s.muon_scale
+    return [adamw, muon]
 
 
 class TrainState:
@@ -125,13 +189,21 @@ def split_dirs(text: str) -> list[Path]:
     return [REPO / d if not Path(d).is_absolute() else Path(d) for d in text.split(",") if d]
 
 
-def evaluate(model, images, scale: int, accelerator) -> dict[str, float]:
-    """Mean PSNR/SSIM over ``images`` (name, HR uint8), each process taking a share."""
+def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, torch.Tensor]]:
+    """(name, HR cropped to a multiple of scale, LR CHW uint8 tensor) for every image in
+    ``folder``, by the benchmark protocol; made once, evaluated many times."""
+    pairs = []
+    for name, hr in load_rgb_images(folder):
+        hr = modcrop(hr, scale)
+        pairs.append((name, hr, torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())))
+    return pairs
+
+
+def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
+    """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share."""
     results = []
-    with accelerator.split_between_processes(list(images)) as share:
-        for name, hr in share:
-            hr = modcrop(hr, scale)
-            lr = torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())
+    with accelerator.split_between_processes(list(pairs)) as share:
+        for name, hr, lr in share:
             with torch.inference_mode():
                 sr = model(lr[None].to(accelerator.device).float() / 255)[0]
             sr = (sr.float().clamp(0, 1) * 255 + 0.5).floor().byte().permute(1, 2, 0)
@@ -176,19 +248,29 @@ def main(argv=None) -> None:
     # Without an accelerator, say so: Accelerate then runs several processes as MULTI_CPU (gloo).
     no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
     accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)
+    torch.backends.cudnn.benchmark = True  # patch shapes are fixed: pick the fastest kernels once
     out = Path(s.output)
     ckpt_dir = out / "checkpoint"
     set_seed(s.seed)
 
     # -- data ------------------------------------------------------------------------------------
-    with accelerator.main_process_first():  # one process builds the cache, the others reuse it
-        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
-    images = [to_rgb_uint8(row["image"]) for row in dataset]
     factors = [float(f) for f in s.scale_aug.split(",") if f]
-    sampler = PairSampler(images, s.scale, s.patch, factors, device=accelerator.device)
-    eval_images = load_rgb_images(split_dirs(s.eval_dir)[0])
+    with accelerator.main_process_first():  # one process builds the caches, the others reuse them
+        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
+        images = [to_rgb_uint8(row["image"]) for row in dataset]
+        # The dataset's folder is named by the images' content; the pyramid file by the rest.
+        dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
+        pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
+        workers = s.workers or min(8, os.cpu_count() or 1)
+        pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
+    if s.prepare_data:
+        accelerator.print(f"data caches ready: {dataset_dir}, {pyramid_file.name}")
+        return
+    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device)
+    del pyramid  # the sampler holds its own (device) copy
+    eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
     accelerator.print(
-        f"data: {len(dataset)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
+        f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
         f"{accelerator.num_processes} process(es) on {accelerator.device}, precision {precision}"
     )
 
@@ -198,10 +280,8 @@ def main(argv=None) -> None:
     n_params = sum(p.numel() for p in model.parameters())
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=s.lr, betas=(0.9, s.beta2), weight_decay=s.weight_decay
-    )
-    model, optimizer = accelerator.prepare(model, optimizer)
+    optimizers = make_optimizers(model, s, fused=accelerator.device.type == "cuda")
+    model, *optimizers = accelerator.prepare(model, *optimizers)
     raw_model = accelerator.unwrap_model(model)
     ema = ModelEmaV3(raw_model, decay=s.ema, use_warmup=True)
     forward = torch.compile(model) if s.compile else model
@@ -222,7 +302,7 @@ def main(argv=None) -> None:
     elif accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(s), indent=2))
-        for script in ("train.py", "data.py"):  # the run keeps the code that made it
+        for script in ("train.py", "data.py", "muon.py"):  # the run keeps the code that made it
             shutil.copy2(Path(__file__).with_name(script), out / script)
         (out / "metrics.jsonl").write_text("")
     accelerator.wait_for_everyone()
@@ -254,25 +334,33 @@ def main(argv=None) -> None:
         )
 
     generator = reseed()
-    loss_fn = F.l1_loss if s.loss == "l1" else F.mse_loss
     nonfinite = torch.zeros((), device=accelerator.device)
     running_loss = torch.zeros((), device=accelerator.device)
     log_mark_step, log_mark_time = state.step, state.elapsed
+    next_snapshot = (
+        (state.elapsed // s.snapshot_every + 1) * s.snapshot_every if s.snapshot_every else 0
+    )
     mark = time.perf_counter()
     model.train()
     while progress() < 1.0:
         lr = get_lr(progress(), s)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        lr_batch, hr_batch = sampler.sample(s.batch, generator)
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+        lr_batch, hr_batch = sampler.sample(s.batch * s.detail_oversample, generator)
+        if s.detail_oversample > 1:
+            lr_batch, hr_batch = keep_detailed(lr_batch, hr_batch, s.batch)
         if s.channels_last:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
+        # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
+        loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
         loss = loss_fn(forward(lr_batch).float(), hr_batch)
         accelerator.backward(loss)
         if s.grad_clip > 0:
             accelerator.clip_grad_norm_(model.parameters(), s.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         ema.update(raw_model, step=state.step)
         state.step += 1
         loss = loss.detach()
@@ -281,6 +369,11 @@ def main(argv=None) -> None:
 
         if state.step % 10 == 0:
             mark = sync_clock(mark)
+            if s.snapshot_every > 0 and state.elapsed >= next_snapshot:
+                if accelerator.is_main_process:
+                    save_snapshot(ema.module, out / "snapshots", state)
+                next_snapshot = (state.elapsed // s.snapshot_every + 1) * s.snapshot_every
+                mark = time.perf_counter()  # writing stays outside the clock
         at_eval = state.step % s.eval_every == 0
         if state.step % s.log_every == 0 or at_eval or progress() >= 1.0:
             mark = sync_clock(mark)
@@ -293,14 +386,20 @@ def main(argv=None) -> None:
             steps_done = state.step - log_mark_step
             mean_loss = float(accelerator.reduce(running_loss, reduction="mean")) / steps_done
             its = steps_done / max(1e-9, state.elapsed - log_mark_time)
-            record = {"step": state.step, "loss": mean_loss, "lr": lr, "it_s": its}
+            record = {
+                "step": state.step,
+                "loss": mean_loss,
+                "loss_fn": loss_fn.__name__,
+                "lr": lr,
+                "it_s": its,
+            }
             record["img_s"] = its * s.batch * accelerator.num_processes
             record["elapsed_s"] = state.elapsed
             total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
             line = f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f}"
             if at_eval or progress() >= 1.0:
                 ema.module.eval()
-                result = evaluate(ema.module, eval_images, s.scale, accelerator)
+                result = evaluate(ema.module, eval_pairs, s.scale, accelerator)
                 record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
                 line += f" set5:{result['psnr']:.2f}"
                 if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
@@ -327,9 +426,10 @@ def main(argv=None) -> None:
         atomic_save_model(ema.module, out / "last")
     accelerator.wait_for_everyone()
     best = hubsr.HubSR.from_pretrained(out / "best", map_location=accelerator.device)
-    final = {"set5": evaluate(best, eval_images, s.scale, accelerator)}
+    final = {"set5": evaluate(best, eval_pairs, s.scale, accelerator)}
     for folder in split_dirs(s.test_dirs):
-        final[folder.name.lower()] = evaluate(best, load_rgb_images(folder), s.scale, accelerator)
+        pairs = benchmark_pairs(folder, s.scale)
+        final[folder.name.lower()] = evaluate(best, pairs, s.scale, accelerator)
     if accelerator.is_main_process:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(out / "best" / name, out / name)
@@ -350,6 +450,17 @@ def main(argv=None) -> None:
         write_card(out, s, summary)
         accelerator.print(json.dumps(summary["results"]))
     accelerator.end_training()
+
+
+def save_snapshot(model, folder: Path, state: TrainState) -> None:
+    """The EMA weights at this moment of training time, for time-to-quality curves measured
+    afterwards (``training/time_to_psnr.py``); the file name and metadata carry time and step."""
+    folder.mkdir(exist_ok=True)
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    meta = {"elapsed_s": f"{state.elapsed:.3f}", "step": str(state.step)}
+    name = f"t{state.elapsed:08.2f}s-step{state.step:07d}.safetensors"
+    save_file(weights, folder / (name + ".partial"), metadata=meta)
+    (folder / (name + ".partial")).rename(folder / name)
 
 
 def save_checkpoint(accelerator: Accelerator, folder: Path) -> None:
