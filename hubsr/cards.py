@@ -154,23 +154,21 @@ def render_card(
         model_name=name,
         eval_results=_eval_results(plain, tta, datasets, scale),
     )
-    body = "\n\n".join(
-        [
-            f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
-            _summary(arch_cls, any_row["params"], scale),
-            "## Usage\n\n```python\nfrom hubsr import HubSR\n"
-            f'model = HubSR.from_pretrained("{name}")\n'
-            'model.upscale("input.png").save("output.png")\n```',
-            _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
-            _speed_section(plain, tta, datasets),
-            _protocol_section(any_row, plain),
-            _training_section(train_summary, train_config, train_sets),
-            _time_to_quality_section(model_dir),
-            _limitations_section(scale, train_config, train_sets),
-            _citation_section(arch_cls),
-        ]
-    )
-    body = body.replace("\n\n\n\n", "\n\n")  # an empty section leaves no gap
+    sections = [
+        f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
+        _summary(arch_cls, any_row["params"], scale),
+        "## Usage\n\n```python\nfrom hubsr import HubSR\n"
+        f'model = HubSR.from_pretrained("{name}")\n'
+        'model.upscale("input.png").save("output.png")\n```',
+        _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
+        _speed_section(plain, tta, datasets),
+        _protocol_section(any_row, plain),
+        _training_section(train_summary, train_config, train_sets),
+        _time_to_quality_section(model_dir),
+        _limitations_section(scale, train_config, train_sets),
+        _citation_section(arch_cls),
+    ]
+    body = "\n\n".join(section for section in sections if section)  # optional ones may be empty
     return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
 
 

@@ -32,13 +32,21 @@ def orthogonalise(matrix: torch.Tensor, steps: int = 5) -> torch.Tensor:
 class ConvMuon(torch.optim.Optimizer):
     """Muon over parameters of 2 or more dimensions, each seen as (rows, everything else).
 
-    ``lr`` is in AdamW units: the orthogonal update is scaled to an RMS of ``0.2 * lr`` per entry,
-    about the RMS of an AdamW step, so the same learning rate and schedule serve both optimizers
-    (the "match_rms_adamw" rule of torch.optim.Muon).
+    ``lr`` is in AdamW units: the orthogonal update is scaled to an RMS of ``rms * lr`` per entry,
+    and the default 0.2 is about the RMS of an AdamW step (the "match_rms_adamw" rule of
+    torch.optim.Muon), so the same learning rate and schedule serve both optimizers.
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.95, nesterov: bool = True):
-        super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov})
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.95,
+        nesterov: bool = True,
+        rms: float = 0.2,
+    ):
+        defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "rms": rms}
+        super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.ndim < 2:
@@ -55,6 +63,7 @@ class ConvMuon(torch.optim.Optimizer):
                 buf.mul_(group["momentum"]).add_(grad)
                 direction = grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
                 update = orthogonalise(direction)
-                scale = 0.2 * max(update.shape) ** 0.5  # RMS of a semi-orthogonal matrix is
-                p.add_(update.view_as(p), alpha=-group["lr"] * scale)  # 1/sqrt(max dim)
+                # A semi-orthogonal matrix has an RMS of 1/sqrt(its larger dimension).
+                scale = group["rms"] * max(update.shape) ** 0.5
+                p.add_(update.view_as(p), alpha=-group["lr"] * scale)
         return None

@@ -43,17 +43,19 @@ def main(argv=None) -> dict:
     )
     args = parser.parse_args(argv)
 
-    snapshots = sorted((args.run / "snapshots").glob("*.safetensors"), key=snapshot_times)
+    # (elapsed seconds, step, path), in training-time order
+    snapshots = sorted(
+        (*snapshot_times(path), path) for path in (args.run / "snapshots").glob("*.safetensors")
+    )
     if not snapshots:
         raise SystemExit(f"{args.run}/snapshots holds no snapshots: train with --snapshot-every")
     model = hubsr.HubSR.from_pretrained(args.run / "best", map_location=args.device).eval()
     rows, first_pass, after = [], None, 0
-    for path in snapshots:
-        elapsed, step = snapshot_times(path)
+    for elapsed, step, path in snapshots:
         model.load_state_dict(load_file(str(path), device=args.device))
         result = benchmark(model, args.dataset, model.scale, progress=False)
-        rows.append(dict(file=path.name, elapsed_s=elapsed, step=step, psnr=result["psnr"]))
-        rows[-1]["ssim"] = result["ssim"]
+        row = {"file": path.name, "elapsed_s": elapsed, "step": step}
+        rows.append(row | {"psnr": result["psnr"], "ssim": result["ssim"]})
         print(f"{elapsed:8.1f} s  step {step:7d}  {result['psnr']:.3f} dB", flush=True)
         if first_pass is None and result["psnr"] >= args.threshold:
             first_pass = rows[-1]

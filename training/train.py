@@ -154,13 +154,10 @@ def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimiz
     """AdamW over everything, or Muon over the hidden filters and AdamW over the rest (biases,
     and the first and last layers, which map to and from pixels rather than features)."""
     params = list(model.parameters())
-    muon_params = []
-    if s.optimizer == "muon":
-        filters = [p for p in params if p.ndim >= 2]
-        muon_params = filters[1:-1]
-    adamw_params = [p for p in params if all(p is not q for q in muon_params)]
+    muon_params = [p for p in params if p.ndim >= 2][1:-1] if s.optimizer == "muon" else []
+    on_muon = {id(p) for p in muon_params}
     adamw = torch.optim.AdamW(
-        adamw_params,
+        [p for p in params if id(p) not in on_muon],
         lr=s.lr,
         betas=(0.9, s.beta2),
         weight_decay=s.weight_decay,
@@ -168,9 +165,7 @@ def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimiz
     )
     if not muon_params:
         return [adamw]
-    muon = ConvMuon(muon_params, lr=s.lr * s.muon_scale)
-    muon.param_groups[0]["lr_scale"] = s.muon_scale
-    return [adamw, muon]
+    return [adamw, ConvMuon(muon_params, lr=s.lr, rms=0.2 * s.muon_scale)]
 
 
 class TrainState:
@@ -347,7 +342,7 @@ def main(argv=None) -> None:
         lr = get_lr(progress(), s)
         for optimizer in optimizers:
             for group in optimizer.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
+                group["lr"] = lr
         lr_batch, hr_batch = sampler.sample(s.batch * s.detail_oversample, generator)
         if s.detail_oversample > 1:
             lr_batch, hr_batch = keep_detailed(lr_batch, hr_batch, s.batch)
