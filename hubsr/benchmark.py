@@ -33,6 +33,8 @@ from tqdm import tqdm
 from .datasets import dataset_checksum, dataset_dir, list_images, load_rgb
 from .errors import HubSRError
 from .imageio import save_image_atomic
+from .pipeline import resolve_amp_dtype
+from .precision import cpu_bf16_units, precision_name
 from .protocol import PROTOCOL, make_lr, modcrop, score
 
 __all__ = [
@@ -72,6 +74,7 @@ def benchmark(
     save_dir: str | os.PathLike | None = None,
     progress: bool = True,
     data_dir: str | os.PathLike | None = None,
+    dtype: str = "float32",
 ) -> dict:
     """Measure ``model`` on one test set at ``scale``; see the module docstring for the protocol.
 
@@ -89,6 +92,9 @@ def benchmark(
         save_dir: if set, write each SR image there as ``<name>.png`` (atomic writes).
         progress: show a tqdm bar over images (stderr).
         data_dir: the data root (default ``$HUBSR_DATA_DIR`` or the repo's ``data/``).
+        dtype: compute precision, as :func:`hubsr.pipeline.upscale` takes it. float32 by
+            default, so that numbers compare with the published ones; ``"bfloat16"`` (or
+            ``"auto"``, the upscale default) measures the fast path.
 
     Returns:
         A JSON-ready dict: ``dataset``, ``scale``, ``tta``, ``tile``, ``num_images``, mean
@@ -125,6 +131,7 @@ def benchmark(
         "grayscale": "replicated to 3 equal channels (Set14 bridge)",
         "mean": "mean over images of per-image PSNR and SSIM",
         "lr_source": "hubsr.protocol.make_lr",
+        "precision": precision_name(resolve_amp_dtype(dtype, _model_device(model), model)),
     }
     if lr_files is not None:
         protocol["lr_source"] = f"files in {lr_dir}"
@@ -146,10 +153,10 @@ def benchmark(
                     f"a multiple of {scale} needs a {expected[1]}x{expected[0]} LR image"
                 )
         if not warmed_up:  # first-call costs (allocator, kernels) stay out of the timings
-            model.upscale(np.ascontiguousarray(lr[:16, :16]), tile=tile, tta=tta)
+            model.upscale(np.ascontiguousarray(lr[:16, :16]), tile=tile, tta=tta, dtype=dtype)
             warmed_up = True
         start = time.perf_counter()
-        sr = model.upscale(lr, tile=tile, tta=tta)
+        sr = model.upscale(lr, tile=tile, tta=tta, dtype=dtype)
         seconds = time.perf_counter() - start
         metrics = score(sr, hr, scale)
         images.append(
@@ -233,11 +240,15 @@ def _lr_keys(stem: str, scale: int) -> list[str]:
     return keys
 
 
-def _environment(model) -> dict:
+def _model_device(model) -> torch.device:
     try:
-        device = str(next(model.parameters()).device)
+        return next(model.parameters()).device
     except StopIteration:
-        device = "cpu"
+        return torch.device("cpu")
+
+
+def _environment(model) -> dict:
+    device = str(_model_device(model))
     try:
         hubsr_version = version("hubsr")
     except PackageNotFoundError:
@@ -246,6 +257,7 @@ def _environment(model) -> dict:
         "device": device,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "cpu_bf16_units": cpu_bf16_units(),
         "machine": platform.machine(),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -256,15 +268,22 @@ def _environment(model) -> dict:
 # -- loading models by name --------------------------------------------------------------------
 def load_benchmark_model(spec: str, scale: int):
     """``(name, model)`` for ``"bicubic"`` (built at ``scale``), a model folder, a bundled model
-    name or a Hub repo id. A model of another scale is a :class:`HubSRError`."""
+    name, a Hub repo id, or an ``.onnx`` file (run by onnxruntime through
+    :class:`hubsr.export.OnnxModel`, named by its file name). A model of another scale is a
+    :class:`HubSRError`."""
     from .hub import HubSR
     from .registry import get_architecture
 
     if spec == "bicubic":
         return "bicubic", get_architecture("bicubic")(scale=scale)
-    model = HubSR.from_pretrained(spec)
     path = Path(spec).expanduser()
-    name = path.resolve().name if path.is_dir() else spec
+    if path.suffix.lower() == ".onnx":
+        from .export.onnx import OnnxModel
+
+        model, name = OnnxModel(path), path.name
+    else:
+        model = HubSR.from_pretrained(spec)
+        name = path.resolve().name if path.is_dir() else spec
     if model.scale != scale:
         raise HubSRError(
             f"model {spec} upscales x{model.scale}, but --scale is {scale}; the benchmark "

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 # The checkout's model_cards/ (editable install); HUBSR_MODELS_DIR points elsewhere if set.
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "model_cards"
 
-DEFAULT_MODEL = "edsr-x3"
+# The best bundled model of each scale (by Set5, the selection set): what `hubsr upscale
+# --scale N` and the Space pick when no model is named.
+DEFAULT_MODELS = {2: "abpn-x2", 3: "edsr-x3", 4: "abpn-x4"}
+DEFAULT_MODEL = DEFAULT_MODELS[3]  # the homework's scale
 
 
 def models_dir() -> Path:
@@ -29,3 +33,25 @@ def bundled_models() -> dict[str, Path]:
 
 def find_bundled_model(name: str) -> Path | None:
     return bundled_models().get(name)
+
+
+def bundled_scale(name: str) -> int | None:
+    """The scale in a bundled model's config.json (None if it is not bundled or unreadable)."""
+    folder = find_bundled_model(name)
+    try:
+        return int(json.loads((folder / "config.json").read_text())["scale"])
+    except (TypeError, OSError, ValueError, KeyError):
+        return None
+
+
+def models_of_scale(scale: int) -> list[str]:
+    """The bundled models that upscale by ``scale``, the default one first."""
+    names = [n for n in bundled_models() if bundled_scale(n) == scale]
+    return sorted(names, key=lambda n: n != DEFAULT_MODELS.get(scale))
+
+
+def default_model(scale: int = 3) -> str | None:
+    """The bundled model ``hubsr upscale --scale SCALE`` uses: the scale's entry of
+    :data:`DEFAULT_MODELS` if bundled, else the first bundled model of that scale, else None."""
+    found = models_of_scale(scale)
+    return found[0] if found else None

@@ -25,7 +25,10 @@ from .errors import HubSRError
 from .registry import get_architecture
 
 __all__ = [
+    "PUBLISHED",
+    "PUBLISHED_X2",
     "PUBLISHED_X3",
+    "PUBLISHED_X4",
     "README_END",
     "README_START",
     "load_benchmark_json",
@@ -61,6 +64,26 @@ PUBLISHED_X3 = {
     "DRRN": {"Set5": 34.03, "Set14": 29.96, "BSD100": 28.95, "ref": "Tai et al., CVPR 2017"},
     "MemNet": {"Set5": 34.09, "Set14": 30.00, "BSD100": 28.96, "ref": "Tai et al., ICCV 2017"},
 }
+
+# The largest PSNR change (dB, on any of Set5, Set14, BSD100) that lets a model run in bf16 by
+# default (``bf16_safe``); beyond it, float32 stays its default.
+BF16_TOLERANCE_DB = 0.01
+
+# The same references at x2 and x4 (the papers' tables; SRCNN as tabulated by VDSR).
+_VDSR = "Kim et al., CVPR 2016"
+_DRRN = "Tai et al., CVPR 2017"
+_MEMNET = "Tai et al., ICCV 2017"
+PUBLISHED_X2 = {
+    "VDSR": {"Set5": 37.53, "Set14": 33.03, "BSD100": 31.90, "ref": _VDSR},
+    "DRRN": {"Set5": 37.74, "Set14": 33.23, "BSD100": 32.05, "ref": _DRRN},
+    "MemNet": {"Set5": 37.78, "Set14": 33.28, "BSD100": 32.08, "ref": _MEMNET},
+}
+PUBLISHED_X4 = {
+    "VDSR": {"Set5": 31.35, "Set14": 28.01, "BSD100": 27.29, "ref": _VDSR},
+    "DRRN": {"Set5": 31.68, "Set14": 28.21, "BSD100": 27.38, "ref": _DRRN},
+    "MemNet": {"Set5": 31.74, "Set14": 28.26, "BSD100": 27.40, "ref": _MEMNET},
+}
+PUBLISHED = {2: PUBLISHED_X2, 3: PUBLISHED_X3, 4: PUBLISHED_X4}
 
 _TRAIN_SETS = {
     "T91": "T91 (91 images, Yang et al. 2010)",
@@ -104,13 +127,16 @@ def render_card(
     train_summary: dict | None = None,
     train_config: dict | None = None,
     repo_id: str | None = None,
+    fast_benchmark: dict | None = None,
 ) -> str:
     """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
 
     ``benchmark`` (and ``tta_benchmark``) are benchmark JSON dicts; this model's rows are those
     named like the folder (or whose ``model_source`` is the folder), and ``bicubic`` rows, if
-    present, give the measured baseline. ``repo_id`` (default: the folder name, which loads a
-    bundled model) is used in the usage example and the model-index.
+    present, give the measured baseline. ``fast_benchmark``, if given, is the same benchmark in
+    the precision ``upscale`` picks by default (``hubsr benchmark --dtype auto``): its PSNR goes
+    next to the float32 one and its speed into the speed table. ``repo_id`` (default: the folder
+    name, which loads a bundled model) is used in the usage example and the model-index.
     """
     model_dir = Path(model_dir)
     config = _read_json(model_dir / "config.json", "model config")
@@ -126,6 +152,13 @@ def render_card(
         )
     plain = {r["dataset"]: r for r in rows if not r["tta"]}
     tta = {r["dataset"]: r for r in rows if r["tta"]}
+    fast = {}
+    if fast_benchmark is not None:
+        fast = {
+            r["dataset"]: r
+            for r in fast_benchmark["results"]
+            if _matches(r, model_dir) and not r["tta"]
+        }
     if not plain:
         raise HubSRError(f"the benchmark JSON has only TTA results for {model_dir.name}")
     bicubic = _pick(benchmark["results"], "bicubic", False)
@@ -161,7 +194,8 @@ def render_card(
         f'model = HubSR.from_pretrained("{name}")\n'
         'model.upscale("input.png").save("output.png")\n```',
         _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
-        _speed_section(plain, tta, datasets),
+        _precision_section(name, plain, fast, datasets),
+        _speed_section(plain, tta, datasets, fast),
         _protocol_section(any_row, plain),
         _training_section(train_summary, train_config, train_sets),
         _time_to_quality_section(model_dir),
@@ -178,11 +212,13 @@ def write_card(
     tta_benchmark: dict | str | Path | None = None,
     train_summary: dict | str | Path | None = None,
     repo_id: str | None = None,
+    fast_benchmark: dict | str | Path | None = None,
 ) -> Path:
     """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
 
-    JSON arguments may be dicts or paths. ``train_summary`` defaults to the folder's
-    ``train_summary.json``; ``train_config.json`` is read from the folder when present.
+    JSON arguments may be dicts or paths (``fast_benchmark``: see :func:`render_card`).
+    ``train_summary`` defaults to the folder's ``train_summary.json``; ``train_config.json``
+    is read from the folder when present.
     """
     from .benchmark import write_bytes_atomic
 
@@ -193,13 +229,17 @@ def write_card(
         benchmark = load_benchmark_json(benchmark)
     if tta_benchmark is not None and not isinstance(tta_benchmark, dict):
         tta_benchmark = load_benchmark_json(tta_benchmark)
+    if fast_benchmark is not None and not isinstance(fast_benchmark, dict):
+        fast_benchmark = load_benchmark_json(fast_benchmark)
     if train_summary is None and (model_dir / "train_summary.json").is_file():
         train_summary = model_dir / "train_summary.json"
     if train_summary is not None and not isinstance(train_summary, dict):
         train_summary = _read_json(Path(train_summary), "training summary")
     config_path = model_dir / "train_config.json"
     train_config = _read_json(config_path, "training config") if config_path.is_file() else None
-    text = render_card(model_dir, benchmark, tta_benchmark, train_summary, train_config, repo_id)
+    text = render_card(
+        model_dir, benchmark, tta_benchmark, train_summary, train_config, repo_id, fast_benchmark
+    )
     ModelCard(text)  # refuse to write a card the Hub cannot parse
     return write_bytes_atomic(model_dir / "README.md", text.encode())
 
@@ -292,8 +332,8 @@ def _results_section(name, plain, tta, bicubic, datasets, scale, train_config) -
     if tta:
         cells = " | ".join(_cell(tta.get(d)) for d in datasets)
         lines.append(f"| **{name}** + x8 TTA | {_params(params)} | {cells} | measured (hubsr) |")
-    if scale == 3:
-        for method, ref in PUBLISHED_X3.items():
+    if scale in PUBLISHED:
+        for method, ref in PUBLISHED[scale].items():
             cells = " | ".join("—" if ref.get(d) is None else f"{ref[d]:.2f}" for d in datasets)
             lines.append(f"| {method} | | {cells} | published: {ref['ref']} |")
     note = (
@@ -320,13 +360,56 @@ def _params(n: int) -> str:
     return f"{n / 1e6:.2f}M"
 
 
-def _speed_section(plain, tta, datasets) -> str:
+def _precision(row: dict) -> str:
+    """The compute precision a benchmark row was measured in (float32 before it was recorded)."""
+    return row.get("protocol", {}).get("precision", "float32")
+
+
+def _precision_section(name, plain, fast, datasets) -> str:
+    """PSNR in the default precision next to float32, and whether that default is allowed."""
+    shared = [d for d in datasets if d in fast and d in plain]
+    if not shared:
+        return ""
+    precision = _precision(fast[shared[0]])
+    if precision == "float32":
+        return (
+            "## Precision\n\n`upscale` runs this model in float32 by default on the machine "
+            "of the speed table, so its default numbers are the float32 ones above."
+        )
+    lines = ["| Set | float32 PSNR | " + precision + " PSNR | change |", "|---|---:|---:|---:|"]
+    for d in shared:
+        a, b = plain[d]["psnr"], fast[d]["psnr"]
+        lines.append(f"| {d} | {a:.3f} | {b:.3f} | {b - a:+.3f} dB |")
+    worst = max(abs(fast[d]["psnr"] - plain[d]["psnr"]) for d in shared)
+    verdict = "within" if worst <= BF16_TOLERANCE_DB else "**outside**"
+    return (
+        f"## Precision\n\nOn a CPU with bf16 matrix units (and on CUDA) `upscale` runs {name} "
+        f'under {precision} autocast by default (see the speed table); `dtype="float32"` '
+        "(`--dtype fp32`) forces float32. The results above are float32, as published "
+        f"figures are. Measured in {precision} by the same protocol (largest change "
+        f"{worst:.3f} dB, {verdict} the {BF16_TOLERANCE_DB} dB that a bf16 default "
+        "allows):\n\n" + "\n".join(lines)
+    )
+
+
+def _speed_section(plain, tta, datasets, fast=None) -> str:
+    fast = fast or {}
     env = next(iter(plain.values())).get("environment", {})
-    lines = ["| Set | Images | s / image | s / image (x8 TTA) |", "|---|---:|---:|---:|"]
+    header = "| Set | Images | s / image | s / image (x8 TTA) |"
+    rule = "|---|---:|---:|---:|"
+    shown = any(d in fast for d in datasets)
+    if shown:
+        precision = _precision(next(fast[d] for d in datasets if d in fast))
+        header += f" s / image ({precision}, the default) |"
+        rule += "---:|"
+    lines = [header, rule]
     for d in datasets:
         r = plain[d]
         t = f"{tta[d]['seconds_per_image']:.3f}" if d in tta else "—"
-        lines.append(f"| {d} | {r['num_images']} | {r['seconds_per_image']:.3f} | {t} |")
+        line = f"| {d} | {r['num_images']} | {r['seconds_per_image']:.3f} | {t} |"
+        if shown:
+            line += f" {fast[d]['seconds_per_image']:.3f} |" if d in fast else " — |"
+        lines.append(line)
     where = (
         f"{env.get('device', 'cpu')}, {env.get('torch_threads', '?')} torch threads "
         f"({env.get('cpu_count', '?')} cores, {env.get('machine', '?')}), torch "
@@ -334,8 +417,9 @@ def _speed_section(plain, tta, datasets) -> str:
     )
     return (
         "## Speed\n\nWall-clock seconds of `model.upscale` per image (LR in, SR out, whole "
-        f"images, float32), measured on {where}. Timings depend on the machine and its load; "
-        "compare them only within one run of `hubsr benchmark`.\n\n" + "\n".join(lines)
+        f"images; float32 unless the column says otherwise), measured on {where}. Timings "
+        "depend on the machine and its load; compare them only within one run of "
+        "`hubsr benchmark`.\n\n" + "\n".join(lines)
     )
 
 
@@ -485,9 +569,13 @@ def _citation_section(arch_cls) -> str:
 
 
 # -- the repository README table ------------------------------------------------------------------
-def render_results_table(benchmark: dict, tta_benchmark: dict | None = None) -> str:
+def render_results_table(
+    benchmark: dict, tta_benchmark: dict | None = None, fast_benchmark: dict | None = None
+) -> str:
     """Markdown table of every model in the benchmark JSON(s): PSNR / SSIM per set, params and
-    seconds per image; one row per model, plus one per model with TTA results."""
+    seconds per image; one row per model, plus one per model with TTA results. With
+    ``fast_benchmark`` (``hubsr benchmark --dtype auto``) the seconds are those of the default
+    precision, named in each cell; PSNR and SSIM always come from ``benchmark`` (float32)."""
     results = list(benchmark["results"])
     if tta_benchmark is not None:
         results += tta_benchmark["results"]
@@ -500,10 +588,12 @@ def render_results_table(benchmark: dict, tta_benchmark: dict | None = None) -> 
     datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
     timed = "BSD100" if "BSD100" in datasets else datasets[-1]
     scale = scales[0]
+    fast = list(fast_benchmark["results"]) if fast_benchmark is not None else []
+    which = ", default precision" if fast else ""
     header = (
         f"| Model (x{scale}) | Params | "
         + " | ".join(f"{d} PSNR / SSIM" for d in datasets)
-        + f" | CPU s/img ({timed}) |"
+        + f" | CPU s/img ({timed}{which}) |"
     )
     lines = [header, "|---|---:|" + "---:|" * len(datasets) + "---:|"]
     for tta in (False, True):
@@ -514,19 +604,34 @@ def render_results_table(benchmark: dict, tta_benchmark: dict | None = None) -> 
             label = f"{model} + x8 TTA" if tta else model
             params = next(iter(rows.values()))["params"]
             cells = " | ".join(_cell(rows.get(d)) for d in datasets)
-            seconds = f"{rows[timed]['seconds_per_image']:.3f}" if timed in rows else "—"
+            timing = _pick(fast, model, tta).get(timed) or rows.get(timed)
+            seconds = "—" if timing is None else f"{timing['seconds_per_image']:.3f}"
+            if fast and timing is not None:
+                seconds += f" ({_SHORT_PRECISION.get(_precision(timing), _precision(timing))})"
             lines.append(f"| {label} | {params:,} | {cells} | {seconds} |")
     return "\n".join(lines)
 
 
-def render_readme_section(benchmark: dict, tta_benchmark: dict | None = None) -> str:
-    """The README text between the results markers (markers excluded)."""
+_SHORT_PRECISION = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def render_readme_section(
+    benchmark: dict,
+    tta_benchmark: dict | None = None,
+    fast_benchmark: dict | None = None,
+    other_scales: list[tuple[dict, dict | None, dict | None]] = (),
+) -> str:
+    """The README text between the results markers (markers excluded): one table for the
+    scale of ``benchmark``, then one per ``(benchmark, tta, fast)`` of ``other_scales``."""
+    tables = [render_results_table(benchmark, tta_benchmark, fast_benchmark)]
+    tables += [render_results_table(*jsons) for jsons in other_scales]
     return (
         "\n<!-- Generated by model_cards/generate.py from model_cards/results/*.json; "
         "do not edit by hand. -->\n\n"
-        + render_results_table(benchmark, tta_benchmark)
-        + "\n\nPSNR/SSIM on Y, border = scale, MATLAB-bicubic LR (see `hubsr.protocol`). "
-        "Timings are from one machine and run; see each model card for details.\n\n"
+        + "\n\n".join(tables)
+        + "\n\nPSNR/SSIM on Y, border = scale, MATLAB-bicubic LR (see `hubsr.protocol`), "
+        "computed in float32. Timings are from one machine and run; see each model card for "
+        "details.\n\n"
         "![PSNR against CPU time](model_cards/results/psnr_vs_time.png)\n\n"
         "![Set14 crops: HR, bicubic and each model](model_cards/results/comparison.png)\n"
     )

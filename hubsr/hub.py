@@ -89,7 +89,8 @@ class HubSR(
         token: str | bool | None = None,
         map_location: str | torch.device = "cpu",
     ):
-        """Load a model from a folder, a bundled model name, or a Hub repo id.
+        """Load a model from a folder, a bundled model name, a Hub repo id, or a spandrel-layout
+        ``.safetensors`` file (:mod:`hubsr.export.spandrel`).
 
         On the base class the subclass is chosen by ``architecture`` in ``config.json``; on a
         subclass the config must name that subclass (or one of its own subclasses). Repo ids are
@@ -97,6 +98,16 @@ class HubSR(
         network call you did not ask for. Loading is strict and the model is returned in eval
         mode. Every failure raises :class:`HubSRError` with a message naming the problem.
         """
+        file = Path(str(pretrained_model_name_or_path)).expanduser()
+        if file.suffix == ".safetensors" and file.is_file():  # spandrel layout (hubsr export)
+            from .export.spandrel import load_spandrel
+
+            model = load_spandrel(file)
+            if not isinstance(model, cls):
+                raise HubSRError(
+                    f"{file} holds a {type(model).__name__} model, not a {cls.__name__}"
+                )
+            return model.to(map_location).eval()
         config_path, weights_path = _resolve_files(
             str(pretrained_model_name_or_path),
             revision=revision,

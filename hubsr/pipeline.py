@@ -21,11 +21,13 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
+from .bundled import models_of_scale
 from .errors import HubSRError
-from .imageio import DEFAULT_MAX_PIXELS, load_image
+from .imageio import DEFAULT_MAX_PIXELS, read_image
+from .precision import default_amp_dtype
 from .resize import imresize
 
-__all__ = ["check_tiling", "resolve_device", "upscale"]
+__all__ = ["check_tiling", "resolve_amp_dtype", "resolve_device", "upscale"]
 
 # Bicubic taps reach 2 LR pixels beyond an output pixel; 4 makes tiled alpha match untiled alpha.
 _ALPHA_CONTEXT = 4
@@ -93,16 +95,21 @@ def upscale(
         device: ``None`` (the device the model is on: the CPU for a loaded model), ``"cpu"``,
             ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"auto"`` (CUDA, else MPS, else CPU) or a
             ``torch.device``.
-        dtype: compute precision. ``None``: bf16 autocast on CUDA when ``model.bf16_safe``,
-            float32 otherwise. Or ``"float32"``, ``"bfloat16"``, ``"float16"`` (or the torch
-            dtype) to force autocast to that precision on any device.
-        max_pixels: refuse inputs with more pixels than this (``None``: no limit).
+        dtype: compute precision. ``None`` or ``"auto"``: bf16 autocast when
+            ``model.bf16_safe`` and the device multiplies bf16 natively (CUDA, or a CPU with
+            bf16 matrix units: :func:`hubsr.precision.cpu_bf16_units`), float32 otherwise. Or
+            ``"float32"``, ``"bfloat16"``, ``"float16"`` (or the torch dtype) to force autocast
+            to that precision on any device. :func:`resolve_amp_dtype` says what ``None`` gives.
+        max_pixels: refuse inputs with more pixels than this (``None`` or 0: no limit); a
+            file is refused from its header, before decoding.
         progress: show a tqdm progress bar over tiles (on stderr).
         scale: if given, the scale the caller expects; a model with another scale is an error.
 
     Returns:
         The same kind as the input: a PIL image for a PIL image or a path, a numpy array of the
-        same dtype and layout for an array.
+        same dtype and layout for an array. A path to a 16-bit colour PNG or TIFF (which PIL
+        cannot hold) gives an ``HxWxC`` ``uint16`` array, all 16 bits kept
+        (:func:`hubsr.imageio.save_image_atomic` writes it back as 16-bit).
 
     Mode policy (PIL modes; arrays follow the same rules by channel count):
 
@@ -136,12 +143,13 @@ def upscale(
     if not isinstance(tta, bool):
         raise HubSRError(f"tta must be True or False, got {tta!r}")
     dev = resolve_device(device) if device is not None else _model_device(model)
-    amp_dtype = _amp_dtype(dtype, dev, model)
+    amp_dtype = resolve_amp_dtype(dtype, dev, model)
     src, sink = _ingest(img, max_pixels, model.scale)
     runner = _Runner(model, dev, amp_dtype, tta, src.shape[2])
     boxes = list(_boxes(src.shape[0], src.shape[1], tile))
     was_training = model.training
-    model.to(dev).eval()
+    # channels_last: oneDNN's and cuDNN's fast convolutions are NHWC; a no-op for 2-D weights.
+    model.to(dev, memory_format=torch.channels_last).eval()
     try:
         with torch.inference_mode():
             for box in tqdm(boxes, disable=not progress, desc="tiles", unit="tile", leave=False):
@@ -165,7 +173,11 @@ def _check_model(model, scale) -> None:
     if not _is_int(model_scale) or model_scale < 1:
         raise HubSRError(f"the model has no valid integer 'scale' attribute (got {model_scale!r})")
     if scale is not None and scale != model_scale:
-        raise HubSRError(f"expected a x{scale} model, but this model upscales x{model_scale}")
+        others = models_of_scale(scale)
+        offer = f"bundled x{scale} models: {', '.join(others)}" if others else "none is bundled"
+        raise HubSRError(
+            f"expected a x{scale} model, but this model upscales x{model_scale} ({offer})"
+        )
 
 
 def check_tiling(tile, tile_overlap) -> None:
@@ -209,18 +221,19 @@ def _model_device(model) -> torch.device:
     return torch.device("cpu")
 
 
-def _amp_dtype(dtype, device: torch.device, model) -> torch.dtype | None:
-    """The autocast dtype, or None for plain float32."""
-    if dtype is None:
-        use_bf16 = device.type == "cuda" and getattr(model, "bf16_safe", False)
-        return torch.bfloat16 if use_bf16 else None
+def resolve_amp_dtype(dtype, device: torch.device, model) -> torch.dtype | None:
+    """The autocast dtype :func:`upscale` uses for ``dtype`` on ``device``, None for float32."""
+    if dtype is None or (isinstance(dtype, str) and dtype.lower() == "auto"):
+        return default_amp_dtype(device, getattr(model, "bf16_safe", False))
     if isinstance(dtype, str) and dtype.lower() in _AMP_DTYPES:
         return _AMP_DTYPES[dtype.lower()]
     if dtype == torch.float32:
         return None
     if dtype in (torch.bfloat16, torch.float16):
         return dtype
-    raise HubSRError(f"unsupported dtype {dtype!r}; use None, 'float32', 'bfloat16' or 'float16'")
+    raise HubSRError(
+        f"unsupported dtype {dtype!r}; use None ('auto'), 'float32', 'bfloat16' or 'float16'"
+    )
 
 
 # -- input and output -----------------------------------------------------------------------------
@@ -229,7 +242,10 @@ def _ingest(img, max_pixels, scale):
     if isinstance(img, np.ndarray):
         return _array_input(img, max_pixels, scale)
     if isinstance(img, (str, os.PathLike, Image.Image)):
-        return _pil_input(load_image(img, max_pixels=max_pixels), scale)
+        pixels = read_image(img, max_pixels=max_pixels).pixels
+        if isinstance(pixels, np.ndarray):  # 16-bit colour, which PIL cannot hold
+            return _array_input(pixels, max_pixels, scale)
+        return _pil_input(pixels, scale)
     raise HubSRError(
         f"cannot upscale a {type(img).__name__}; pass a PIL image, a path or a numpy array"
     )
@@ -251,7 +267,7 @@ def _array_input(arr: np.ndarray, max_pixels, scale):
 def _check_pixels(height: int, width: int, max_pixels) -> None:
     if height == 0 or width == 0:
         raise HubSRError(f"the image is empty ({width}x{height})")
-    if max_pixels is not None and height * width > max_pixels:
+    if max_pixels and height * width > max_pixels:  # None or 0: no limit
         raise HubSRError(
             f"the image has {width}x{height} = {width * height:,} pixels, more than the limit "
             f"of {max_pixels:,}; raise max_pixels if you mean it"
@@ -335,16 +351,16 @@ def _grow(box, context: int, height: int, width: int) -> tuple[int, int, int, in
 
 
 def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int) -> np.ndarray:
-    """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer range."""
+    """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer dtype."""
     k = runner.colour_channels
-    tile = _crop_run(src[:, :, :k], box, overlap, runner.scale, runner)
+    tile = _to_integers(_crop_run(src[:, :, :k], box, overlap, runner.scale, runner), src.dtype)
     if src.shape[2] > k:  # alpha: MATLAB bicubic, with just the context its taps need
         alpha = _crop_run(src[:, :, k:], box, _ALPHA_CONTEXT, runner.scale, runner.bicubic)
-        tile = np.concatenate([tile, alpha], axis=2)
-    return _round(tile, np.iinfo(src.dtype).max).astype(src.dtype)
+        tile = np.concatenate([tile, _to_integers(alpha, src.dtype)], axis=2)
+    return tile
 
 
-def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> np.ndarray:
+def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> torch.Tensor:
     """``fn`` on the box grown by ``context`` pixels (clipped to the image), cropped to the box."""
     wy0, wy1, wx0, wx1 = _grow(box, context, src.shape[0], src.shape[1])
     out = fn(src[wy0:wy1, wx0:wx1])
@@ -352,14 +368,23 @@ def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> np.ndarray:
     return out[(y0 - wy0) * scale : (y1 - wy0) * scale, (x0 - wx0) * scale : (x1 - wx0) * scale]
 
 
-def _round(img: np.ndarray, max_value: int) -> np.ndarray:
-    """Clamp to [0, 1], scale to ``max_value`` and round half up (MATLAB's ``im2uint8``)."""
-    return np.floor(np.clip(img, 0.0, 1.0) * max_value + 0.5)
+def _to_integers(img: torch.Tensor, dtype) -> np.ndarray:
+    """Clamp to [0, 1], scale to the dtype's maximum and round half up (MATLAB's ``im2uint8``).
+
+    In torch, on all cores: the HR output is ``scale**2`` times the input, so single-threaded
+    numpy here would cost a sizeable fraction of a fast model's forward pass.
+    """
+    max_value = np.iinfo(dtype).max
+    rounded = img.clamp(0.0, 1.0).mul_(max_value).add_(0.5).floor_()
+    if dtype == np.uint8:
+        return rounded.to(torch.uint8).numpy()
+    return rounded.to(torch.int32).numpy().astype(dtype)
 
 
 class _Runner:
     """The model on one integer ``h x w x K`` window: float conversion, channel adaptation,
-    padding to ``size_multiple``, self-ensemble and autocast. Returns ``sh x sw x K`` floats."""
+    padding to ``size_multiple``, self-ensemble and autocast. Returns ``sh x sw x K`` floats
+    (a CPU tensor)."""
 
     def __init__(self, model, device: torch.device, amp_dtype, tta: bool, channels: int):
         self.model, self.device, self.amp_dtype, self.tta = model, device, amp_dtype, tta
@@ -373,9 +398,10 @@ class _Runner:
                 "or RGB (3) models"
             )
 
-    def __call__(self, window: np.ndarray) -> np.ndarray:
+    def __call__(self, window: np.ndarray) -> torch.Tensor:
+        # HWC in memory is NHWC, i.e. channels_last: the layout the model's weights are in.
         x = torch.from_numpy(window.astype(np.float32) / np.iinfo(window.dtype).max)
-        x = x.permute(2, 0, 1)[None].to(self.device)
+        x = x.permute(2, 0, 1)[None].to(self.device, memory_format=torch.channels_last)
         k, m = self.colour_channels, self.model_channels
         if k == m:
             y = self._ensemble(x)
@@ -383,10 +409,11 @@ class _Runner:
             y = self._ensemble(x.repeat(1, m, 1, 1)).mean(dim=1, keepdim=True)
         else:  # RGB on a grey model: the channels go through as a batch
             y = self._ensemble(x.transpose(0, 1)).transpose(0, 1)
-        return y[0].permute(1, 2, 0).cpu().numpy()
+        return y[0].permute(1, 2, 0).cpu()
 
-    def bicubic(self, window: np.ndarray) -> np.ndarray:
-        return imresize(window.astype(np.float64) / np.iinfo(window.dtype).max, self.scale)
+    def bicubic(self, window: np.ndarray) -> torch.Tensor:
+        x = window.astype(np.float64) / np.iinfo(window.dtype).max
+        return torch.from_numpy(np.ascontiguousarray(imresize(x, self.scale)))
 
     def _ensemble(self, x: torch.Tensor) -> torch.Tensor:
         if not self.tta:

@@ -1,17 +1,20 @@
 """Regenerate every published result from the bundled models: JSON, cards, figures, README table.
 
 For every bundled model folder in model_cards/ (a folder with config.json and model.safetensors)
-plus bicubic:
+plus bicubic, at each scale the bundled models have:
 
-1. ``hubsr benchmark`` on Set5, Set14 and BSD100 x3 -> results/benchmark.json, and again with
-   x8 TTA (bundled models only, not the reproduced baselines of ``NO_TTA``; TTA does not change
-   bicubic) -> results/benchmark-tta.json;
-2. each folder's README.md (``hubsr card``);
-3. results/psnr_vs_time.png (Set14 PSNR against CPU seconds per image);
+1. ``hubsr benchmark`` on Set5, Set14 and BSD100 in float32 -> results/benchmark.json (x3;
+   benchmark-x2.json for x2 and so on), again with x8 TTA (bundled models only, not the
+   reproduced baselines of ``NO_TTA``; TTA does not change bicubic) -> benchmark-tta.json, and
+   again in the precision ``upscale`` picks by default on this machine (``--dtype auto``: bf16
+   on a CPU with bf16 units) -> benchmark-auto.json;
+2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed;
+3. results/psnr_vs_time.png (x3 Set14 PSNR against CPU seconds per image, float32);
 4. results/comparison.png: the same 80x80 HR crops of Set14 baboon, comic, zebra and ppt3,
-   enlarged 3x with nearest neighbour, for HR, bicubic and each model, with whole-image PSNR;
+   enlarged 3x with nearest neighbour, for HR, bicubic and each x3 model, with whole-image
+   PSNR;
 5. the results section of the repository README.md, between ``<!-- results:start -->`` and
-   ``<!-- results:end -->`` (the markers are added if README.md has none).
+   ``<!-- results:end -->`` (the markers are added if README.md has none): one table a scale.
 
 Run from anywhere: ``python model_cards/generate.py`` (``--skip-benchmark`` reuses the JSON;
 ``--models abpn-x3`` re-measures only that model and keeps the others' results).
@@ -44,10 +47,19 @@ from hubsr.protocol import make_lr, modcrop, score
 REPO = Path(__file__).resolve().parent.parent
 CARDS = REPO / "model_cards"
 RESULTS = CARDS / "results"
-BENCHMARK_JSON = RESULTS / "benchmark.json"
-TTA_JSON = RESULTS / "benchmark-tta.json"
 README = REPO / "README.md"
-SCALE = 3
+SCALE = 3  # the homework's scale: the plot, the comparison sheet and the first README table
+KINDS = ("plain", "tta", "auto")
+
+
+def results_json(scale: int, kind: str = "plain") -> Path:
+    """results/benchmark[-x{scale}][-tta|-auto].json; x3 keeps the names it always had."""
+    name = "benchmark" + ("" if scale == SCALE else f"-x{scale}")
+    return RESULTS / (name + ("" if kind == "plain" else f"-{kind}") + ".json")
+
+
+BENCHMARK_JSON = results_json(SCALE)
+TTA_JSON = results_json(SCALE, "tta")
 
 # Reproductions of published baselines: their papers report no self-ensemble, and x8 TTA of the
 # networks that run at HR resolution (VDSR, SRCNN) would take most of this script's time.
@@ -61,7 +73,9 @@ CROP, ZOOM = 80, 3
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-benchmark", action="store_true", help="reuse results/*.json")
-    parser.add_argument("--no-tta", action="store_true", help="skip the x8 TTA benchmark")
+    parser.add_argument(
+        "--no-tta", action="store_true", help="skip the x8 TTA benchmark (its JSON is kept)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument(
         "--models",
@@ -79,30 +93,83 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not bundled model folders: {', '.join(unknown)} (bundled: {names})")
     if not names:
         print(f"no bundled model folders in {CARDS}; measuring bicubic only")
+    scale_of = {n: _scale(folder) for n, folder in models.items()}
+    scales = sorted(bundled_scales(), key=lambda s: (s != SCALE, s))
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.skip_benchmark:
-        measured = args.models or ["bicubic", *names]
-        measure(measured, BENCHMARK_JSON, tta=False, quiet=args.quiet, merge=bool(args.models))
-        tta_names = [n for n in measured if n in names and n not in NO_TTA]
-        if tta_names and not args.no_tta:
-            measure(tta_names, TTA_JSON, tta=True, quiet=args.quiet, merge=bool(args.models))
+        for scale in scales:
+            chosen = [n for n in (args.models or names) if scale_of[n] == scale]
+            if args.models and not chosen:
+                continue
+            # bicubic is the baseline of every table: measured with a full run, or when new.
+            if not args.models or not _has_model(results_json(scale), "bicubic"):
+                chosen = ["bicubic", *chosen]
+            merge = bool(args.models) and results_json(scale).is_file()
+            quiet = args.quiet
+            measure(chosen, results_json(scale), scale, tta=False, quiet=quiet, merge=merge)
+            measure(chosen, results_json(scale, "auto"), scale, False, quiet, merge, "auto")
+            tta_names = [n for n in chosen if n in names and n not in NO_TTA]
+            if tta_names and not args.no_tta:
+                merge_tta = bool(args.models) and results_json(scale, "tta").is_file()
+                measure(tta_names, results_json(scale, "tta"), scale, True, quiet, merge_tta)
 
-    benchmark = load_benchmark_json(BENCHMARK_JSON)
-    tta = load_benchmark_json(TTA_JSON) if TTA_JSON.is_file() and not args.no_tta else None
-    for folder in models.values():
-        print(f"wrote {write_card(folder, benchmark, tta)}")
-    print(f"wrote {plot_psnr_vs_time(benchmark['results'], RESULTS / 'psnr_vs_time.png')}")
-    print(f"wrote {comparison_sheet(['bicubic', *names], RESULTS / 'comparison.png')}")
-    update_readme(render_readme_section(benchmark, tta))
+    jsons = {scale: _load_jsons(scale) for scale in scales}
+    for name, folder in models.items():
+        plain, tta, fast = jsons[scale_of[name]]
+        print(f"wrote {write_card(folder, plain, tta, fast_benchmark=fast)}")
+    x3 = [n for n in names if scale_of[n] == SCALE]
+    plain_x3 = jsons[SCALE][0]
+    print(f"wrote {plot_psnr_vs_time(plain_x3['results'], RESULTS / 'psnr_vs_time.png')}")
+    print(f"wrote {comparison_sheet(['bicubic', *x3], RESULTS / 'comparison.png')}")
+    update_readme(readme_results(scales))
     return 0
 
 
-def measure(names: list[str], json_path: Path, tta: bool, quiet: bool, merge: bool) -> None:
+def readme_results(scales: list[int]) -> str:
+    """The README's results section from results/*.json: the x3 table first, then the others."""
+    others = [_load_jsons(scale) for scale in sorted(scales) if scale != SCALE]
+    return render_readme_section(*_load_jsons(SCALE), other_scales=others)
+
+
+def bundled_scales() -> list[int]:
+    """The scales of the bundled models, x3 always among them."""
+    return sorted({_scale(folder) for folder in bundled_models().values()} | {SCALE})
+
+
+def _scale(folder: Path) -> int:
+    return int(json.loads((folder / "config.json").read_text()).get("scale", SCALE))
+
+
+def _has_model(path: Path, model: str) -> bool:
+    return path.is_file() and any(r["model"] == model for r in load_benchmark_json(path)["results"])
+
+
+def _load_jsons(scale: int) -> tuple[dict, dict | None, dict | None]:
+    """The plain, TTA and default-precision benchmark JSON of one scale (None where absent)."""
+    plain, tta, fast = (results_json(scale, kind) for kind in KINDS)
+    return (
+        load_benchmark_json(plain),
+        load_benchmark_json(tta) if tta.is_file() else None,
+        load_benchmark_json(fast) if fast.is_file() else None,
+    )
+
+
+def measure(
+    names: list[str],
+    json_path: Path,
+    scale: int,
+    tta: bool,
+    quiet: bool,
+    merge: bool,
+    dtype: str = "fp32",
+) -> None:
     """``hubsr benchmark`` of ``names`` into ``json_path``; with ``merge``, only their rows of an
     existing JSON are replaced (in place, so tables keep their order) and the rest are kept."""
+    merge = merge and json_path.is_file()
     target = json_path.with_suffix(".partial.json") if merge else json_path
     command = ["benchmark", *[a for n in names for a in ("--model", n)]]
-    command += ["--datasets", *BENCHMARK_SETS, "--scale", str(SCALE), "--json", str(target)]
+    command += ["--datasets", *BENCHMARK_SETS, "--scale", str(scale), "--json", str(target)]
+    command += ["--dtype", dtype]
     command += ["--tta"] * tta + ["--quiet"] * quiet
     _check(hubsr_main(command))
     if merge:
@@ -144,7 +211,7 @@ def comparison_sheet(model_names: list[str], path: Path) -> Path:
         lr = make_lr(hr, SCALE)
         outputs = [("HR", hr, None)]
         for name, model in zip(model_names, models, strict=True):
-            sr = model.upscale(lr)
+            sr = model.upscale(lr, dtype="float32")  # the PSNR of the cards
             outputs.append((name, sr, score(sr, hr, SCALE)["psnr"]))
         y = pad + row * (cell + label_h + pad)
         for col, (name, img, psnr) in enumerate(outputs):

@@ -7,7 +7,8 @@ does a whole request, then one ``gr.Blocks`` page. ``python spaces/app.py`` serv
 ``hubsr.bundled.bundled_models()`` (``model_cards/``, or ``HUBSR_MODELS_DIR``).
 
 Uploads arrive as files in Gradio's temporary folder and are read with
-:func:`hubsr.imageio.load_image` only; results are written to a private temporary folder.
+:func:`hubsr.imageio.read_image` only (16-bit colour keeps its 16 bits); results are written to
+a private temporary folder, removed when the app exits or is stopped by SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import atexit
 import functools
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,13 +28,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hubsr import HubSR, HubSRError, get_architecture
-from hubsr.bundled import DEFAULT_MODEL, bundled_models
-from hubsr.imageio import load_image, save_image_atomic
+from hubsr.bundled import DEFAULT_MODEL, bundled_models, default_model
+from hubsr.imageio import read_header, read_image, save_image_atomic
 
 # -- settings -------------------------------------------------------------------------------------
-MAX_PIXELS = int(os.environ.get("HUBSR_SPACE_MAX_PIXELS", "1000000"))  # input pixels (W x H)
-if MAX_PIXELS < 1:
-    raise ValueError(f"HUBSR_SPACE_MAX_PIXELS must be a positive integer, got {MAX_PIXELS}")
+MAX_PIXELS = int(os.environ.get("HUBSR_SPACE_MAX_PIXELS", "1000000"))  # input W x H; 0: none
+if MAX_PIXELS < 0:
+    raise ValueError(f"HUBSR_SPACE_MAX_PIXELS must be 0 (no limit) or more, got {MAX_PIXELS}")
 MAX_FILE_SIZE = "20mb"  # upload size limit, checked by Gradio before the file is stored
 CONCURRENCY = 1  # requests run at a time; a CPU Space has 2 cores, one request uses both
 QUEUE_SIZE = 16  # waiting requests before new ones are turned away
@@ -44,7 +47,30 @@ DEFAULT_TILE = 256
 CROP = 80  # side of the zoomed centre crop, in output pixels
 ZOOM = 4  # nearest-neighbour enlargement of the crop
 OUTPUT_DIR = Path(tempfile.mkdtemp(prefix="hubsr-space-"))  # results; removed at exit
-atexit.register(shutil.rmtree, OUTPUT_DIR, ignore_errors=True)
+
+
+def _remove_outputs() -> None:
+    shutil.rmtree(OUTPUT_DIR, ignore_errors=True)
+
+
+def _remove_outputs_on_signal(signum, frame) -> None:
+    """A stopped Space gets SIGTERM, which skips atexit: remove the results, then let the
+    signal do what it did before (the previous handler, or end the process by it)."""
+    _remove_outputs()
+    previous = _PREVIOUS_HANDLERS.get(signum)
+    if callable(previous):
+        previous(signum, frame)
+        return
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+atexit.register(_remove_outputs)
+_PREVIOUS_HANDLERS = {}
+if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+    for _signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if _signum is not None:
+            _PREVIOUS_HANDLERS[_signum] = signal.signal(_signum, _remove_outputs_on_signal)
 
 
 def _refuse(message: str, title: str = "Cannot upscale") -> gr.Error:
@@ -85,16 +111,31 @@ def model_choices() -> list[tuple[str, str]]:
     ] + [("bicubic (the baseline, any scale)", BICUBIC)]
 
 
+def model_info(name: str) -> str:
+    """The model field's info line: what the selected model is."""
+    if name not in MODELS:
+        return "plain bicubic resizing (MATLAB's), no model: the baseline itself"
+    model = MODELS[name]
+    params = sum(p.numel() for p in model.parameters())
+    return (
+        f"{type(model).__name__} x{model.scale}, {params:,} parameters; "
+        "the slider compares it with bicubic"
+    )
+
+
 def scale_for_model(name: str, scale: int) -> int:
     """The scale to show once ``name`` is picked: its own, or the current one for bicubic."""
     return MODELS[name].scale if name in MODELS else scale
 
 
 def model_for_scale(scale: int, name: str) -> str:
-    """The model to show once ``scale`` is picked: the current one if it fits, else the first
-    bundled model of that scale (bicubic fits every scale)."""
+    """The model to show once ``scale`` is picked: the current one if it fits, else the best
+    bundled model of that scale (``hubsr.bundled.default_model``), else bicubic (any scale)."""
     if name not in MODELS or MODELS[name].scale == scale:
         return name
+    best = default_model(scale)
+    if best in MODELS:
+        return best
     return next((n for n, m in MODELS.items() if m.scale == scale), BICUBIC)
 
 
@@ -123,8 +164,8 @@ def run(
         raise _refuse(f"Self-ensemble must be true or false, got {tta!r}.")
     _check_size(path, name)
     progress(0, desc="Reading the image")
-    try:
-        img = load_image(path, max_pixels=MAX_PIXELS)
+    try:  # 16-bit colour comes as a uint16 array: PIL images hold 8 bits per colour channel
+        img, icc_profile = read_image(path, max_pixels=MAX_PIXELS)
     except HubSRError as exc:
         raise _refuse(_tidy(exc, path, name), title="Cannot read this image") from None
     model = get_model(model_name, scale)
@@ -143,14 +184,20 @@ def run(
     _delete_old_outputs()
     out_dir = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
     stem = Path(name).stem[:60] or "image"
-    result_path = save_image_atomic(result, out_dir / f"{stem}_{model_name}_x{model.scale}.png")
+    icc = icc_profile if isinstance(img, np.ndarray) else None  # PIL results carry their own
+    result_path = save_image_atomic(
+        result, out_dir / f"{stem}_{model_name}_x{model.scale}.png", icc_profile=icc
+    )
     baseline_path = result_path
     if baseline is not result:
-        baseline_path = save_image_atomic(baseline, out_dir / f"{stem}_bicubic_x{model.scale}.png")
+        baseline_path = save_image_atomic(
+            baseline, out_dir / f"{stem}_bicubic_x{model.scale}.png", icc_profile=icc
+        )
 
+    (width, height), (out_width, out_height) = _size(img), _size(result)
     summary = (
-        f"**{model_name}** x{model.scale}: {img.width}×{img.height} → "
-        f"{result.width}×{result.height} px in **{seconds:.2f} s** on the CPU "
+        f"**{model_name}** x{model.scale}: {width}×{height} → "
+        f"{out_width}×{out_height} px in **{seconds:.2f} s** on the CPU "
         f"({'whole image' if tile is None else f'{tile} px tiles'}, self-ensemble "
         f"{'on' if tta else 'off'}); bicubic took {bicubic_seconds:.2f} s."
     )
@@ -175,11 +222,11 @@ def _uploaded_file(image: dict | None) -> Path:
 def _check_size(path: Path, name: str) -> None:
     """Refuse images over MAX_PIXELS with a message for people; reads the header only."""
     try:
-        with Image.open(path) as img:
-            width, height = img.size
-    except Exception:  # not an image, or a corrupt header: load_image says which, precisely
+        header = read_header(path)  # any size: Pillow's own limit does not speak here
+    except HubSRError:  # not an image, or a corrupt header: read_image says which, precisely
         return
-    if width * height > MAX_PIXELS:
+    width, height = header.width, header.height
+    if MAX_PIXELS and width * height > MAX_PIXELS:
         raise _refuse(
             f"{name} is {width}×{height} = {width * height / 1e6:.2f} megapixels; this Space "
             f"upscales images of up to {MAX_PIXELS:,} pixels ({_limit_text()}). Crop or shrink "
@@ -194,7 +241,19 @@ def _tidy(exc: HubSRError, path: Path, name: str) -> str:
     return message if message.endswith(".") else message + "."
 
 
-def _mode_notes(img: Image.Image) -> str:
+def _size(img) -> tuple[int, int]:
+    """(width, height) of a PIL image or an HxWxC array."""
+    return img.size if isinstance(img, Image.Image) else (img.shape[1], img.shape[0])
+
+
+def _mode_notes(img) -> str:
+    if isinstance(img, np.ndarray):  # 16-bit colour, with alpha if it has 2 or 4 channels
+        notes = ["16-bit input: the PNG is 16-bit too"]
+        if img.shape[2] == 2:
+            notes.insert(0, "grey input gives a grey result")
+        if img.shape[2] in (2, 4):
+            notes.append("the alpha channel is upscaled with bicubic and kept")
+        return "Note: " + "; ".join(notes) + "."
     notes = []
     if img.mode in ("L", "LA", "1", "I;16", "I", "I;16B", "I;16L", "I;16N"):
         notes.append("grey input gives a grey result")
@@ -208,6 +267,8 @@ def _mode_notes(img: Image.Image) -> str:
 
 
 def _limit_text() -> str:
+    if not MAX_PIXELS:
+        return "no size limit"
     side = int(MAX_PIXELS**0.5)
     return f"{MAX_PIXELS / 1e6:.2g} MP, e.g. {side}×{side}"
 
@@ -219,9 +280,10 @@ def _delete_old_outputs() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def zoomed_crop(baseline: Image.Image, result: Image.Image, model_name: str) -> Image.Image:
-    """Centre crops of both images, enlarged with nearest neighbour, side by side, with each
-    one's name centred below it."""
+def zoomed_crop(baseline, result, model_name: str) -> Image.Image:
+    """Centre crops of both images (PIL images or 16-bit arrays), enlarged with nearest
+    neighbour, side by side, with each one's name centred below it."""
+    baseline, result = _as_pil(baseline), _as_pil(result)
     size = min(CROP, result.width, result.height)
     left, top = (result.width - size) // 2, (result.height - size) // 2
     box = (left, top, left + size, top + size)
@@ -234,6 +296,14 @@ def zoomed_crop(baseline: Image.Image, result: Image.Image, model_name: str) -> 
         canvas.paste(_to_rgb8(img.crop(box)).resize((side, side), Image.Resampling.NEAREST), (x, 0))
         draw.text((x + side // 2, side + footer // 2), label, fill="black", font=font, anchor="mm")
     return canvas
+
+
+def _as_pil(img) -> Image.Image:
+    """A PIL image to look at: a 16-bit colour array scaled to 8 bits."""
+    if isinstance(img, Image.Image):
+        return img
+    arr = (img.astype(np.float64) / 257).round().astype(np.uint8)
+    return Image.fromarray(arr, {2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[2]])
 
 
 def _to_rgb8(img: Image.Image) -> Image.Image:
@@ -253,7 +323,8 @@ INTRO = f"""
 # hubsr: super-resolution {"/".join(f"x{s}" for s in SCALES)}
 **1.** Upload a small image (or click an example) · **2.** press **Upscale** ·
 **3.** drag the slider to compare plain bicubic resizing (left) with the model (right).
-Inputs up to {_limit_text()}; still images only (animated GIF/WebP/PNG are refused).
+{f"Inputs up to {_limit_text()}" if MAX_PIXELS else "Inputs of any size"}; still images only
+(animated GIF/WebP/PNG are refused); 8- and 16-bit, grey, colour and alpha.
 """
 
 with gr.Blocks(
@@ -281,7 +352,7 @@ with gr.Blocks(
                     model_choices(),
                     value=START_MODEL,
                     label="Model",
-                    info="bicubic: plain resizing, the baseline the slider compares with",
+                    info=model_info(START_MODEL),
                     scale=3,
                 )
                 scale = gr.Radio(
@@ -331,6 +402,14 @@ with gr.Blocks(
     # .input fires on the visitor's own changes only, so these two never trigger each other.
     model_name.input(scale_for_model, [model_name, scale], scale, api_visibility="private")
     scale.input(model_for_scale, [scale, model_name], model_name, api_visibility="private")
+    # .change also fires when model_for_scale picks the model: the info follows either way.
+    model_name.change(
+        lambda name: gr.Dropdown(info=model_info(name)),
+        model_name,
+        model_name,
+        api_visibility="private",
+        queue=False,
+    )
     button.click(
         run,
         inputs=[image, model_name, scale, tta, tile],

@@ -3,6 +3,8 @@
 Every bundled model is re-measured on Set5 (the selection set, small enough for CI) and must
 reproduce the PSNR/SSIM in ``model_cards/results/benchmark.json``, which the cards and the
 README table are generated from. A retrained model without regenerated results fails here.
+The bf16 default is checked against its rule: allowed only where the recorded bf16 PSNR is
+within ``BF16_TOLERANCE_DB`` of float32 on every test set.
 """
 
 from __future__ import annotations
@@ -13,25 +15,36 @@ import pytest
 
 from hubsr import HubSR
 from hubsr.benchmark import benchmark
-from hubsr.bundled import DEFAULT_MODEL, bundled_models
-from hubsr.cards import load_benchmark_json
+from hubsr.bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, bundled_scale
+from hubsr.cards import BF16_TOLERANCE_DB, load_benchmark_json
+from hubsr.datasets import BENCHMARK_SETS
 
-RESULTS = Path(__file__).resolve().parent.parent / "model_cards" / "results" / "benchmark.json"
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "model_cards" / "results"
 BUNDLED = bundled_models()
 
 
-def test_the_default_model_is_bundled():
+def results_json(scale: int, kind: str = "") -> Path:
+    """model_cards/generate.py's names: benchmark.json for x3, benchmark-x2.json, ...-auto."""
+    stem = "benchmark" + ("" if scale == 3 else f"-x{scale}") + (f"-{kind}" if kind else "")
+    return RESULTS_DIR / f"{stem}.json"
+
+
+def recorded(name: str, kind: str = "") -> dict[str, dict]:
+    path = results_json(bundled_scale(name), kind)
+    rows = [r for r in load_benchmark_json(path)["results"] if r["model"] == name and not r["tta"]]
+    return {r["dataset"]: r for r in rows}
+
+
+def test_the_default_model_of_every_scale_is_bundled():
     assert DEFAULT_MODEL in BUNDLED, f"{DEFAULT_MODEL} is not in {sorted(BUNDLED)}"
+    for scale, name in DEFAULT_MODELS.items():
+        assert bundled_scale(name) == scale, f"{name} (the x{scale} default) is not bundled"
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
 def test_bundled_model_reproduces_its_published_set5_result(name):
-    published = [
-        r
-        for r in load_benchmark_json(RESULTS)["results"]
-        if r["model"] == name and r["dataset"] == "Set5" and not r["tta"]
-    ]
-    assert len(published) == 1, f"no single Set5 result for {name} in {RESULTS}"
+    published = [recorded(name)["Set5"]] if "Set5" in recorded(name) else []
+    assert len(published) == 1, f"no Set5 result for {name} in {results_json(bundled_scale(name))}"
     model = HubSR.from_pretrained(BUNDLED[name])
     measured = benchmark(model, "Set5", model.scale, progress=False)
     # Threads and CPU kernels can move the last float bits, never a hundredth of a dB.
@@ -41,3 +54,19 @@ def test_bundled_model_reproduces_its_published_set5_result(name):
     assert per_image == pytest.approx(
         {r["name"]: r["psnr"] for r in published[0]["images"]}, abs=0.02
     )
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_a_bf16_default_costs_at_most_the_tolerance(name):
+    """Where upscale defaults to bf16 (a bf16_safe model), the recorded bf16 PSNR is within
+    the tolerance of float32 on Set5, Set14 and BSD100; the default-precision JSON says which
+    precision ran."""
+    fp32, fast = recorded(name), recorded(name, "auto")
+    assert set(fast) == set(fp32) == set(BENCHMARK_SETS)
+    model = HubSR.from_pretrained(BUNDLED[name])
+    for dataset, row in fast.items():
+        assert fp32[dataset]["protocol"]["precision"] == "float32"
+        if row["protocol"]["precision"] == "bfloat16":
+            assert model.bf16_safe, f"{name} ran in bf16 by default but is not bf16_safe"
+            change = row["psnr"] - fp32[dataset]["psnr"]
+            assert abs(change) <= BF16_TOLERANCE_DB, f"{name} {dataset}: bf16 {change:+.4f} dB"

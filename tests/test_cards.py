@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,6 @@ from hubsr.benchmark import benchmark
 from hubsr.cards import (
     README_END,
     README_START,
-    load_benchmark_json,
     readme_section,
     render_readme_section,
     render_results_table,
@@ -121,6 +121,52 @@ def test_card_body(card, measured):
     assert "## Limitations" in text
 
 
+def _in_bf16(plain: dict, change: float) -> dict:
+    """``plain`` as if measured with ``--dtype auto`` on a CPU with bf16 units."""
+    fast = copy.deepcopy(plain)
+    for row in fast["results"]:
+        if row["model"] != "bicubic":
+            row["psnr"] += change
+            row["seconds_per_image"] /= 4
+            row["protocol"]["precision"] = "bfloat16"
+    return fast
+
+
+@pytest.mark.parametrize("change, verdict", [(-0.004, "within"), (-0.03, "**outside**")])
+def test_card_states_the_bf16_psnr_next_to_float32(measured, tmp_path, change, verdict):
+    folder, bench, tta, plain, _ = measured
+    (tmp_path / "fast.json").write_text(json.dumps(_in_bf16(plain, change)))
+    argv = ["card", str(folder), "--benchmark", str(bench), "--tta-benchmark", str(tta)]
+    assert main([*argv, "--fast-benchmark", str(tmp_path / "fast.json")]) == 0
+    text = ModelCard.load(folder / "README.md").text
+    mine = {r["dataset"]: r for r in plain["results"] if r["model"] == folder.name}
+    for dataset, row in mine.items():
+        bf16 = row["psnr"] + change
+        assert f"| {dataset} | {row['psnr']:.3f} | {bf16:.3f} | {change:+.3f} dB |" in text
+    assert f"largest change {abs(change):.3f} dB, {verdict} the 0.01 dB" in text
+    assert "s / image (bfloat16, the default) |" in text
+    seconds = mine["Set14"]["seconds_per_image"]
+    speed_rows = [line for line in text.split("## Speed")[1].splitlines() if "| Set14 |" in line]
+    assert speed_rows[0].endswith(f"| {seconds / 4:.3f} |")
+    assert f"| {seconds:.3f} |" in speed_rows[0]
+
+
+def test_readme_table_times_the_default_precision(measured):
+    _, _, _, plain, tta = measured
+    table = render_results_table(plain, tta, _in_bf16(plain, -0.004))
+    assert "| CPU s/img (BSD100, default precision) |" in table.splitlines()[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    assert rows["bicubic"].endswith(" (fp32) |")
+    assert rows["span-tiny-x3"].endswith(" (bf16) |")
+    assert rows["span-tiny-x3 + x8 TTA"].endswith(" (fp32) |")  # TTA is timed in float32
+    # PSNR stays float32: the same cells as without the fast JSON.
+    plain_rows = {
+        line.split("|")[1].strip(): line
+        for line in render_results_table(plain, tta).splitlines()[2:]
+    }
+    assert rows["span-tiny-x3"].rsplit("|", 2)[0] == plain_rows["span-tiny-x3"].rsplit("|", 2)[0]
+
+
 def test_card_refuses_a_json_without_the_model(measured, tmp_path):
     folder, _, _, plain, _ = measured
     other = {"results": [r for r in plain["results"] if r["model"] == "bicubic"]}
@@ -160,13 +206,16 @@ def test_readme_results_match_the_results_json():
     section = readme_section(readme.read_text()) if readme.is_file() else None
     if section is None:
         pytest.skip(f"README.md has no {README_START} ... {README_END} section yet")
-    bench, tta = RESULTS / "benchmark.json", RESULTS / "benchmark-tta.json"
+    bench = RESULTS / "benchmark.json"
     if not section.strip() and not bench.is_file():
         pytest.skip("README.md has empty results markers and nothing is generated yet")
     assert bench.is_file(), f"README.md has a results section but {bench} is missing"
-    expected = render_readme_section(
-        load_benchmark_json(bench), load_benchmark_json(tta) if tta.is_file() else None
-    )
+    sys.path.insert(0, str(REPO / "model_cards"))
+    try:
+        import generate  # the release script: one table per bundled scale
+    finally:
+        sys.path.pop(0)
+    expected = generate.readme_results(generate.bundled_scales())
     assert section == expected, (
         "README results differ from model_cards/results/*.json: run "
         "python model_cards/generate.py --skip-benchmark"

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import numpy as np
+import png
 import pytest
+import tifffile
 import torch
 from PIL import Image
 
-from hubsr import get_architecture
+from hubsr import HubSR, get_architecture
 from hubsr.bundled import DEFAULT_MODEL, bundled_models
 from hubsr.cli import COMMANDS, main
+from hubsr.cli import upscale as upscale_cli
+from hubsr.imageio import read_image, save_image_atomic
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +87,22 @@ def test_default_model(inputs, tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--model", "no/such-model"], "not in the local Hub cache"),
+        (["--model", "no/such-model"], "no model folder, bundled model or Hub repo in the local"),
         (["--scale", "3"], "does not match"),
-        (["--tile", "8", "--tile-overlap", "8"], "larger than tile_overlap"),
+        (["--tile", "8", "--tile-overlap", "8"], "larger than --tile-overlap (8)"),
+        (["--tile", "0"], "--tile must be a positive number"),
         (["--device", "toaster"], "unknown device"),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(inputs, tmp_path, model_dir, capsys, extra, message):
-    args = ["upscale", str(inputs), "-o", str(tmp_path / "out"), "--model", str(model_dir)]
+    args = ["upscale", str(inputs), "-o", str(tmp_path / "out" / "sub"), "--model", str(model_dir)]
     assert main(args + extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("hubsr: error:") and message in err and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+    assert len(err.strip().splitlines()) == 1
+    # The API's words (local_files_only=, tile_overlap) are not the command line's.
+    assert "local_files_only" not in err and "tile_overlap" not in err
+    assert not (tmp_path / "out").exists()  # the folders the command created are gone again
 
 
 def test_name_clash_and_overwrite_are_refused(inputs, tmp_path, capsys):
@@ -101,6 +111,102 @@ def test_name_clash_and_overwrite_are_refused(inputs, tmp_path, capsys):
     assert "would both be written" in capsys.readouterr().err
     assert main(["upscale", str(inputs / "a.png"), "-o", str(inputs), "--model", "bicubic"]) == 2
     assert "overwrite its input" in capsys.readouterr().err
+
+
+def test_unknown_model_lists_bundled_and_the_closest(inputs, tmp_path, capsys):
+    assert main(["upscale", str(inputs), "-o", str(tmp_path / "out"), "--model", "EDSR"]) == 2
+    err = capsys.readouterr().err
+    names = [*bundled_models(), "bicubic"]
+    assert f"bundled models: {', '.join(names)}" in err
+    if DEFAULT_MODEL in bundled_models():
+        assert f"did you mean --model {DEFAULT_MODEL}?" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hubsr {importlib.metadata.version('hubsr')}"
+
+
+def test_output_folder_is_checked_before_any_work(inputs, tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(upscale_cli, "upscale", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(upscale_cli, "load_model", lambda *a: calls.append(a))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    for out, message in [
+        (blocker, f"-o {blocker} is a file, not a folder"),
+        (blocker / "out", f"cannot create {blocker / 'out'}: {blocker} is a file"),
+    ]:
+        assert main(["upscale", str(inputs), "-o", str(out), "--model", "bicubic"]) == 2
+        assert f"hubsr: error: {message}" in capsys.readouterr().err
+    assert calls == [] and blocker.read_text() == "in the way"
+
+
+def test_created_folders_are_removed_if_nothing_is_written(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not a png")
+    out = tmp_path / "new" / "deeper" / "out"
+    assert main(["upscale", str(bad), "-o", str(out), "--model", "bicubic"]) == 1
+    assert "bad.png is not an image" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png"]
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert main(["upscale", str(bad), "-o", str(existing), "--model", "bicubic"]) == 1
+    assert existing.is_dir() and list(existing.iterdir()) == []  # not ours to remove
+
+
+def _blocks_16_bit(channels: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 64x64 image of 8x8 constant blocks, each channel of each block its own 16-bit value
+    (the extremes, values next to multiples of 257, and random ones); and the values."""
+    rng = np.random.default_rng(seed)
+    special = [0, 1, 254, 255, 256, 257, 258, 32767, 32768, 65278, 65279, 65534, 65535]
+    values = rng.integers(0, 65536, (8, 8, channels), dtype=np.uint16)
+    values.reshape(-1)[: len(special)] = special
+    return np.repeat(np.repeat(values, 8, axis=0), 8, axis=1), values
+
+
+@pytest.mark.parametrize(
+    ("name", "channels"), [("rgb.png", 3), ("rgba.png", 4), ("la.png", 2), ("rgb.tif", 3),
+                           ("rgba.tiff", 4)]
+)  # fmt: skip
+def test_16_bit_files_keep_every_bit_through_the_cli(tmp_path, name, channels, capsys):
+    """Bicubic x2 keeps a constant block constant: away from the block edges, every output
+    pixel must be its block's 16-bit value exactly, so any lost bit shows. The whole output
+    must also be what the pipeline makes of the same pixels as a uint16 array."""
+    pixels, values = _blocks_16_bit(channels, seed=channels)
+    src = save_image_atomic(pixels, tmp_path / name)
+    out = tmp_path / "out"
+    assert main(["upscale", str(src), "-o", str(out), "--model", "bicubic", "--scale", "2"]) == 0
+    result = read_image(out / name).pixels
+    assert isinstance(result, np.ndarray) and result.dtype == np.uint16
+    assert result.shape == (128, 128, channels)
+    independent = (
+        tifffile.imread(out / name)
+        if name.endswith((".tif", ".tiff"))
+        else np.vstack([np.asarray(r) for r in png.Reader(filename=str(out / name)).read()[2]])
+    )
+    np.testing.assert_array_equal(independent.reshape(result.shape), result)
+    interiors = result.reshape(8, 16, 8, 16, channels)[:, 4:12, :, 4:12]
+    np.testing.assert_array_equal(
+        interiors, np.broadcast_to(values[:, None, :, None], interiors.shape)
+    )
+    bicubic = get_architecture("bicubic")(scale=2)
+    np.testing.assert_array_equal(result, bicubic.upscale(pixels))
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["deep.png", "deep.tif"])
+def test_16_bit_file_through_a_model_equals_the_array_path(tmp_path, model_dir, name):
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 65536, (10, 12, 3), dtype=np.uint16)
+    src = save_image_atomic(pixels, tmp_path / name)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), "--model", str(model_dir)]) == 0
+    result = read_image(tmp_path / "out" / name).pixels
+    expected = HubSR.from_pretrained(model_dir).upscale(pixels)  # the same default dtype
+    np.testing.assert_array_equal(result, expected)
+    assert np.any(result % 257)  # real 16-bit values, not 8-bit ones scaled up
 
 
 def test_missing_input(tmp_path, capsys):

@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import os
 import struct
+import time
 import warnings
 import zlib
 
 import numpy as np
+import png
 import pytest
+import tifffile
 from PIL import Image
 
 from hubsr.errors import HubSRError
-from hubsr.imageio import load_image, save_image_atomic
+from hubsr.imageio import load_image, read_header, read_image, save_image_atomic
 
 
 def _encode(img: Image.Image, fmt: str = "PNG", **params) -> bytes:
@@ -27,20 +30,86 @@ def _noise(h: int = 24, w: int = 32, seed: int = 0) -> Image.Image:
     return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = struct.pack(">I", zlib.crc32(kind + data))
+    return struct.pack(">I", len(data)) + kind + data + crc
+
+
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width x height`` but holds almost no data (a "bomb")."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-        + chunk(b"IEND", b"")
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + _chunk(b"IEND", b"")
     )
+
+
+def _png_bilevel(width: int, height: int) -> bytes:
+    """A valid, complete, all-black 1-bit PNG (cheap to make at any size)."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", data)
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+
+
+def _png16(pixels: np.ndarray, before_idat: bytes = b"") -> bytes:
+    """A 16-bit PNG written here, independently of pypng and Pillow: each row uses the next of
+    the five filter types (none, sub, up, average, Paeth), so every unfilter path is read."""
+    height, width, channels = pixels.shape
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = pixels.astype(">u2").reshape(height, -1).view(np.uint8).astype(np.int64)
+    bpp = 2 * channels
+    rows = []
+    for y in range(height):
+        x = raw[y]
+        left = np.concatenate([np.zeros(bpp, np.int64), x[:-bpp]])
+        up = raw[y - 1] if y else np.zeros_like(x)
+        up_left = np.concatenate([np.zeros(bpp, np.int64), up[:-bpp]])
+        kind = y % 5
+        predictor = [0, left, up, (left + up) // 2, _paeth(left, up, up_left)][kind]
+        rows.append(bytes([kind]) + ((x - predictor) % 256).astype(np.uint8).tobytes())
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + before_idat
+        + _chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _every_16_bit_value(channels: int, seed: int = 0) -> np.ndarray:
+    """256 x 256 pixels in which each channel holds each of the 65536 values once."""
+    rng = np.random.default_rng(seed)
+    planes = [rng.permutation(65536).astype(np.uint16).reshape(256, 256) for _ in range(channels)]
+    return np.stack(planes, axis=2)
+
+
+def _read_png16(path) -> tuple[np.ndarray, dict]:
+    width, height, rows, info = png.Reader(filename=str(path)).read()
+    return np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(
+        height, width, -1
+    ), info
+
+
+def _tiff16(pixels: np.ndarray, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pixels, metadata=None, **kwargs)
+    return buffer.getvalue()
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -102,13 +171,40 @@ def test_pixel_limit_is_checked_before_decoding():
     assert load_image(_encode(_noise(10, 10)), max_pixels=100).size == (10, 10)
 
 
-def test_decompression_bomb_is_an_error_not_a_warning():
+@pytest.mark.parametrize("size", [(10_000, 10_000), (20_000, 20_000), (100_000, 100_000)])
+def test_only_hubsrs_limit_speaks_and_fast(size):
+    """Above Pillow's warning (89 MP) and error (179 MP) thresholds: hubsr's own message, from
+    the header, in well under a second; never Pillow's "decompression bomb" or a warning."""
+    data = _png_header_only(*size)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning fails the test
-        with pytest.raises(HubSRError, match="more than the limit"):
-            load_image(_png_header_only(10_000, 10_000))  # above Pillow's warning threshold
-        with pytest.raises(HubSRError, match="too large"):
-            load_image(_png_header_only(100_000, 100_000), max_pixels=None)  # Pillow's error
+        for read in (load_image, read_image, read_header):
+            start = time.perf_counter()
+            if read is read_header:
+                assert (read(data).width, read(data).height) == size
+            else:
+                with pytest.raises(
+                    HubSRError, match=f"{size[0]}x{size[1]} = .* limit of 50,000,000"
+                ):
+                    read(data)
+            assert time.perf_counter() - start < 1.0
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's own limit is put back
+
+
+@pytest.mark.parametrize("no_limit", [None, 0])
+def test_no_limit_means_none_not_pillows(no_limit):
+    """A valid 13400x13400 image: 179.6 MP, just above Pillow's error threshold (178,956,970)."""
+    img = load_image(_png_bilevel(13_400, 13_400), max_pixels=no_limit)
+    assert img.size == (13_400, 13_400) and img.getextrema() == (0, 0)
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485
+    with pytest.raises(HubSRError, match="179,560,000 pixels, more than the limit of 179,559,999"):
+        load_image(_png_bilevel(13_400, 13_400), max_pixels=13_400**2 - 1)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "100", True])
+def test_bad_limit_is_refused(bad):
+    with pytest.raises(HubSRError, match="max_pixels must be"):
+        load_image(_encode(_noise()), max_pixels=bad)
 
 
 def test_animated_gif_is_refused():
@@ -187,3 +283,165 @@ def test_save_atomic_bad_target(tmp_path):
         save_image_atomic(_noise(), tmp_path / "out.xyz")
     with pytest.raises(HubSRError, match="cannot write"):
         save_image_atomic(_noise(), tmp_path / "missing" / "out.png")
+
+
+def test_read_header_reads_no_pixels():
+    header = read_header(_png_header_only(300, 200))  # no pixel data: decoding would fail
+    assert (header.width, header.height, header.pixels) == (300, 200, 60_000)
+    assert (header.format, header.mode, header.deep_colour, header.frames) == (
+        "PNG",
+        "RGB",
+        False,
+        1,
+    )
+    with pytest.raises(HubSRError, match="not an image"):
+        read_header(b"plain text")
+
+
+# -- 16 bits per colour channel -------------------------------------------------------------------
+@pytest.mark.parametrize("channels", [2, 3, 4])
+def test_16_bit_png_keeps_every_value(channels):
+    pixels = _every_16_bit_value(channels)
+    data = _png16(pixels)
+    header = read_header(data)
+    assert header.deep_colour and (header.width, header.height) == (256, 256)
+    loaded = read_image(data)
+    assert loaded.pixels.dtype == np.uint16 and loaded.pixels.shape == (256, 256, channels)
+    np.testing.assert_array_equal(loaded.pixels, pixels)
+    # Pillow, through load_image, keeps the top byte of each value only, and says so.
+    with pytest.warns(UserWarning, match="16 bits per colour channel.*read_image"):
+        top = np.asarray(load_image(data))
+    grey_alpha_as_rgba = top[:, :, [0, 3]] if channels == 2 else top  # Pillow: LA;16 -> RGBA
+    np.testing.assert_array_equal(grey_alpha_as_rgba, pixels >> 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"planarconfig": "separate"},
+        {"compression": "zlib"},
+        {"compression": "zlib", "predictor": True},
+        {"byteorder": ">"},
+    ],
+    ids=["contig", "planar", "deflate", "deflate-predictor", "big-endian"],
+)
+def test_16_bit_tiff_keeps_every_value(kwargs):
+    pixels = _every_16_bit_value(3)
+    stored = np.moveaxis(pixels, 2, 0) if kwargs.get("planarconfig") else pixels
+    data = _tiff16(stored, photometric="rgb", **kwargs)
+    assert read_header(data).deep_colour
+    np.testing.assert_array_equal(read_image(data).pixels, pixels)
+    with pytest.warns(UserWarning, match="16 bits per colour channel"):
+        top = np.asarray(load_image(data))
+    if "planarconfig" not in kwargs:  # Pillow 12 misplaces the samples of planar 16-bit RGB
+        np.testing.assert_array_equal(top, pixels >> 8)
+
+
+def test_16_bit_tiff_alpha_straight_and_premultiplied():
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 65536, (16, 16, 4), dtype=np.uint16)
+    straight = _tiff16(rgba, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(straight).pixels, rgba)
+    alpha = rgba[:, :, 3:].astype(np.float64)
+    premultiplied = np.concatenate(
+        [np.round(rgba[:, :, :3] * alpha / 65535), alpha], axis=2
+    ).astype(np.uint16)
+    loaded = read_image(_tiff16(premultiplied, photometric="rgb", extrasamples=["assocalpha"]))
+    colour = loaded.pixels[:, :, :3].astype(int)
+    visible = rgba[:, :, 3] > 2000  # where premultiplying kept enough precision to undo it
+    assert np.abs(colour - rgba[:, :, :3])[visible].max() <= 65535 / 2000
+    np.testing.assert_array_equal(loaded.pixels[:, :, 3], rgba[:, :, 3])
+
+
+def test_16_bit_tiff_that_needs_imagecodecs_is_refused_clearly():
+    try:
+        import imagecodecs  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("imagecodecs is installed: tifffile decodes LZW itself")
+    data = bytearray(_tiff16(_every_16_bit_value(3)[:8, :8], photometric="rgb"))
+    tiff = tifffile.TiffFile(io.BytesIO(bytes(data)))
+    tag = tiff.pages[0].tags["Compression"]
+    tiff.close()
+    struct.pack_into("<H", data, tag.valueoffset, 5)  # Compression: LZW
+    assert read_header(bytes(data)).deep_colour
+    with pytest.raises(HubSRError, match="16-bit colour TIFF.*pip install imagecodecs"):
+        read_image(bytes(data))
+
+
+def test_16_bit_png_colour_key_becomes_alpha():
+    pixels = _every_16_bit_value(3)[:16, :16]
+    key = tuple(int(v) for v in pixels[3, 5])
+    data = _png16(pixels, before_idat=_chunk(b"tRNS", struct.pack(">3H", *key)))
+    loaded = read_image(data).pixels
+    assert loaded.shape == (16, 16, 4)
+    np.testing.assert_array_equal(loaded[:, :, :3], pixels)
+    expected_alpha = np.where(np.all(pixels == key, axis=2), 0, 65535)
+    np.testing.assert_array_equal(loaded[:, :, 3], expected_alpha)
+    assert loaded[3, 5, 3] == 0
+
+
+def _exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_orientation_matches_pillows(fmt, orientation):
+    pixels = _every_16_bit_value(3)[:12, :20]
+    if fmt == "PNG":
+        data = _png16(
+            pixels, before_idat=_chunk(b"eXIf", _exif(orientation).removeprefix(b"Exif\0\0"))
+        )
+    else:
+        data = _tiff16(pixels, photometric="rgb", extratags=[(274, "H", 1, orientation, True)])
+    deep = read_image(data).pixels
+    with pytest.warns(UserWarning):
+        upright_8_bit = np.asarray(load_image(data))  # Pillow's exif_transpose, 8 bits
+    assert deep.shape[:2] == upright_8_bit.shape[:2] == ((12, 20) if orientation < 5 else (20, 12))
+    np.testing.assert_array_equal(deep >> 8, upright_8_bit)
+
+
+# Not 16-bit grey + alpha TIFF: Pillow cannot open those, so hubsr cannot read them back.
+@pytest.mark.parametrize(
+    ("suffix", "channels"), [(".png", 1), (".png", 2), (".png", 3), (".png", 4), (".tif", 1),
+                             (".tif", 3), (".tif", 4)]
+)  # fmt: skip
+def test_save_16_bit_arrays_round_trip(tmp_path, suffix, channels):
+    pixels = _every_16_bit_value(channels)
+    icc = b"not really a profile, but bytes to carry"
+    path = save_image_atomic(pixels, tmp_path / f"deep{suffix}", icc_profile=icc)
+    assert sorted(os.listdir(tmp_path)) == [path.name]
+    loaded = read_image(path)
+    result = loaded.pixels
+    if isinstance(result, Image.Image):  # 16-bit grey is a PIL mode
+        assert result.mode.startswith("I;16")
+        result = np.asarray(result)[:, :, None]
+    np.testing.assert_array_equal(result, pixels)
+    assert loaded.icc_profile == icc
+    # An independent reader agrees: pypng for PNG, tifffile for TIFF.
+    if suffix == ".png":
+        independent, info = _read_png16(path)
+        assert info["bitdepth"] == 16
+    else:
+        independent = tifffile.imread(path).reshape(pixels.shape)
+    np.testing.assert_array_equal(independent, pixels)
+
+
+def test_save_arrays_8_bit_and_refusals(tmp_path):
+    arr = np.asarray(_noise())
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(save_image_atomic(arr, tmp_path / "a.bmp"))), arr
+    )
+    deep = np.zeros((4, 4, 3), dtype=np.uint16)
+    with pytest.raises(HubSRError, match="JPEG cannot hold 16 bits per colour channel"):
+        save_image_atomic(deep, tmp_path / "deep.jpg")
+    with pytest.raises(HubSRError, match="array dtype float32"):
+        save_image_atomic(deep.astype(np.float32), tmp_path / "f.png")
+    with pytest.raises(HubSRError, match="array shape"):
+        save_image_atomic(np.zeros((4, 4, 5), dtype=np.uint8), tmp_path / "five.png")
+    assert sorted(os.listdir(tmp_path)) == ["a.bmp"]

@@ -217,14 +217,15 @@ def test_tiles_are_bounded_and_exact():
     assert max(max(h, w) for *_, h, w in model.calls) <= 48
 
 
-def test_tiled_matches_untiled_on_768():
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_tiled_matches_untiled_on_768(dtype):
     model = small_span()
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:768, 0:768]
     waves = np.stack([np.sin(xx / 37 + c) * np.cos(yy / 23 - c) for c in range(3)], axis=-1)
     img = np.clip(128 + 90 * waves + rng.normal(0, 20, waves.shape), 0, 255).astype(np.uint8)
-    whole = upscale(model, img)
-    tiled = upscale(model, img, tile=256, tile_overlap=32)
+    whole = upscale(model, img, dtype=dtype)
+    tiled = upscale(model, img, tile=256, tile_overlap=32, dtype=dtype)
     assert tiled.shape == whole.shape == (2304, 2304, 3)
     assert max_diff(tiled, whole) <= 1
     assert np.abs(whole.astype(int) - nearest(img)).mean() > 2  # the model does something
@@ -252,10 +253,9 @@ def test_tta_makes_any_model_flip_equivariant_and_tiles():
 def test_bf16_autocast_on_cpu_is_close():
     model = small_span()
     arr = noise((16, 16, 3))
-    assert max_diff(upscale(model, arr, dtype="bf16"), upscale(model, arr)) <= 8
-    np.testing.assert_array_equal(
-        upscale(model, arr, dtype=torch.float32, device="auto"), upscale(model, arr)
-    )
+    fp32 = upscale(model, arr, dtype="fp32")
+    assert max_diff(upscale(model, arr, dtype="bf16"), fp32) <= 8
+    np.testing.assert_array_equal(upscale(model, arr, dtype=torch.float32, device="auto"), fp32)
 
 
 def test_model_mode_is_restored():

@@ -3,31 +3,50 @@ model choice and the friendly errors. One app process serves every test in this 
 
 from __future__ import annotations
 
+import json
+import struct
+import urllib.request
+import zlib
+
 import numpy as np
+import png
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 from space_server import EXAMPLES, running_app
 
-from hubsr import get_architecture
+from hubsr import HubSR, get_architecture
 from hubsr.bundled import DEFAULT_MODEL
+from hubsr.imageio import save_image_atomic
 
 MAX_PIXELS = 40_000  # a small input limit, so that a 201x200 image is already too large
 SMALL_X2 = "aaa-tiny-x2"  # sorts before DEFAULT_MODEL: the default must not be "the first one"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    """The app with two tiny random-weight models bundled: DEFAULT_MODEL (x3) and an x2 one."""
-    work = tmp_path_factory.mktemp("space")
-    models = work / "models"
+def models(tmp_path_factory):
+    """Two tiny random-weight models: DEFAULT_MODEL (x3) and an x2 one."""
+    folder = tmp_path_factory.mktemp("models")
     espcn = get_architecture("espcn")
-    espcn(scale=3, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(models / DEFAULT_MODEL)
-    espcn(scale=2, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(models / SMALL_X2)
+    espcn(scale=3, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(folder / DEFAULT_MODEL)
+    espcn(scale=2, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(folder / SMALL_X2)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, models):
+    """The app with the two tiny models bundled; yields its URL."""
+    work = tmp_path_factory.mktemp("space")
     env = {"HUBSR_MODELS_DIR": str(models), "HUBSR_SPACE_MAX_PIXELS": str(MAX_PIXELS)}
     with running_app(work, **env) as url:
-        yield Client(url, verbose=False, download_files=str(work / "downloads"))
+        yield url, work
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    url, work = app
+    return Client(url, verbose=False, download_files=str(work / "downloads"))
 
 
 def upscale(client, path, model=DEFAULT_MODEL, scale=3, tta=False, tile=0):
@@ -130,3 +149,80 @@ def test_animated_gif_refused(client, tmp_path):
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
     with pytest.raises(AppError, match="animated"):
         upscale(client, path)
+
+
+def test_model_field_describes_the_selected_model(app):
+    url = app[0]
+    with urllib.request.urlopen(url + "config", timeout=30) as response:
+        config = json.load(response)
+    field = next(c for c in config["components"] if c["props"].get("label") == "Model")
+    assert field["props"]["value"] == DEFAULT_MODEL
+    info = field["props"]["info"]
+    assert info.startswith("ESPCN x3,") and "parameters" in info, info  # not bicubic's text
+    # What the page asks when the model changes (by the visitor or by a change of scale).
+    change = next(d for d in config["dependencies"] if d["targets"] == [[field["id"], "change"]])
+    expected = {
+        "bicubic": "plain bicubic resizing",
+        SMALL_X2: "ESPCN x2,",
+        DEFAULT_MODEL: "ESPCN x3,",
+    }
+    for name, start in expected.items():
+        body = {"fn_index": change["id"], "data": [name], "session_hash": "info-test"}
+        request = urllib.request.Request(
+            url + "gradio_api/run/predict",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            (update,) = json.load(response)["data"]
+        assert update["info"].startswith(start), (name, update)
+        assert "value" not in update  # the info follows the choice and leaves it alone
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width x height`` and that holds almost no pixel data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        [chunk(b"IHDR", header), chunk(b"IDAT", zlib.compress(bytes(16))), chunk(b"IEND", b"")]
+    )
+
+
+def test_huge_file_gets_the_space_limit_not_pillows(client, tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_header_only(20_000, 20_000))  # past Pillow's decompression-bomb limit
+    with pytest.raises(AppError, match=r"20000×20000 = 400.00 megapixels.*up to 40,000 pixels"):
+        upscale(client, path)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_keeps_16_bits(client, models, tmp_path, channels):
+    rng = np.random.default_rng(channels)
+    pixels = rng.integers(0, 65536, (18, 24, channels), dtype=np.uint16)
+    path = save_image_atomic(pixels, tmp_path / "deep.png")
+    slider, crop, summary, download = upscale(client, path)
+    width, height, rows, info = png.Reader(filename=download).read()
+    assert (width, height, info["bitdepth"], info["planes"]) == (72, 54, 16, channels)
+    result = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(54, 72, -1)
+    # Bit for bit what the API makes of the same pixels as a uint16 array.
+    expected = HubSR.from_pretrained(models / DEFAULT_MODEL).upscale(pixels)
+    np.testing.assert_array_equal(result, expected)
+    assert np.any(result % 257)  # not 8-bit values scaled up
+    assert png.Reader(filename=slider[0]).read()[3]["bitdepth"] == 16  # the bicubic side too
+    assert "16-bit input" in summary and Image.open(crop).mode == "RGB"
+
+
+def test_results_folder_is_removed_on_sigterm(models, tmp_path):
+    env = {"HUBSR_MODELS_DIR": str(models)}
+    with running_app(tmp_path, **env) as url:
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        upscale(client, EXAMPLES[0], model="bicubic")
+        (results,) = (tmp_path / "tmp").glob("hubsr-space-*")
+        assert any(results.rglob("*.png"))
+    # running_app stops the app with SIGTERM (and waits for it), which skips atexit handlers.
+    assert not results.exists()

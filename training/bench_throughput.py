@@ -2,9 +2,11 @@
 
     python training/bench_throughput.py --arch abpn --batch 16 --patch 24
 
-Runs on CUDA when available (bf16 autocast, fused AdamW), else CPU. The full step is train.py's:
-draw (and rank, with --detail-oversample), forward, L1, backward, gradient clipping, Muon and
-AdamW (or AdamW alone), EMA. Prints one line per measurement.
+Runs on CUDA when available (fused AdamW), else CPU. The full step is train.py's: draw (and
+rank, with --detail-oversample), forward, L1, backward, gradient clipping, Muon and AdamW (or
+AdamW alone), EMA. The step is timed in float32 and under bf16 autocast (``--precision``), the
+two choices of train.py's ``--mixed-precision``; bf16 pays on CUDA and on CPUs with bf16 units
+(``hubsr.precision.cpu_bf16_units``). Prints one line per measurement.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from timm.utils import ModelEmaV3
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hubsr  # noqa: E402
+from hubsr.precision import cpu_bf16_units  # noqa: E402
 
 from data import (  # noqa: E402
     PairSampler,
@@ -67,6 +70,13 @@ def main() -> None:
     parser.add_argument(
         "--detail-oversample", type=int, default=Settings.detail_oversample, help="as train.py"
     )
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=("fp32", "bf16"),
+        default=["fp32", "bf16"],
+        help="precisions of the full step to time (default: both)",
+    )
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -78,46 +88,62 @@ def main() -> None:
     pyramid = make_pyramid(images, args.scale, (1.0,), workers=min(8, os.cpu_count() or 1))
     sampler = PairSampler(pyramid, args.scale, args.patch, device=device)
     generator = torch.Generator().manual_seed(0)
-    model = hubsr.get_architecture(args.arch)(**json.loads(args.model_args), scale=args.scale)
-    model = model.to(device).train()
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    settings = Settings(optimizer=args.optimizer, lr=1e-4)
-    optimizers = make_optimizers(model, settings, fused=device.type == "cuda")
-    ema = ModelEmaV3(model, decay=0.999)
-    forward = torch.compile(model) if args.compile else model
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def draw():
         lr, hr = sampler.sample(args.batch * args.detail_oversample, generator)
         if args.detail_oversample > 1:
             lr, hr = keep_detailed(lr, hr, args.batch)
+        if args.channels_last:  # as train.py
+            lr = lr.contiguous(memory_format=torch.channels_last)
         return lr, hr
 
-    def full_step():
-        lr, hr = draw()
-        with autocast:
-            sr = forward(lr)
-        loss = F.l1_loss(sr.float(), hr)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        for optimizer in optimizers:
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        ema.update(model)
+    def make_step(bf16: bool):
+        """train.py's step, on a fresh model, in float32 or under bf16 autocast."""
+        model = hubsr.get_architecture(args.arch)(**json.loads(args.model_args), scale=args.scale)
+        model = model.to(device).train()
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        settings = Settings(optimizer=args.optimizer, lr=1e-4)
+        optimizers = make_optimizers(model, settings, fused=device.type == "cuda")
+        ema = ModelEmaV3(model, decay=0.999)
+        forward = torch.compile(model) if args.compile else model
+
+        def full_step():
+            lr, hr = draw()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                sr = forward(lr)
+            loss = F.l1_loss(sr.float(), hr)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            for optimizer in optimizers:
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            ema.update(model)
+
+        return full_step, sum(p.numel() for p in model.parameters())
 
     name = (
         torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     )
-    params = sum(p.numel() for p in model.parameters())
-    print(f"device: {name}, torch {torch.__version__}, {args.arch} {params:,} params")
+    units = cpu_bf16_units() if device.type == "cpu" else "cuda"
+    print(f"device: {name}, torch {torch.__version__}, bf16 units: {units or 'none'}")
     layout = "channels_last" if args.channels_last else "NCHW"
-    print(f"batch {args.batch} x LR {args.patch}px (HR {args.patch * args.scale}px), {layout}")
+    print(f"{args.arch} {args.model_args}, batch {args.batch} x LR {args.patch}px, {layout}")
     print("compile: yes (the first steps compile)" if args.compile else "compile: no")
     print(f"optimizer: {args.optimizer}, detail oversampling x{args.detail_oversample}")
-    for label, fn in (("data pipeline alone", draw), ("full training step", full_step)):
+    steps = [("data pipeline alone", draw)]
+    for precision in args.precision:
+        step, params = make_step(precision == "bf16")
+        steps.append((f"full step, {precision}", step))
+    print(f"params: {params:,}")
+    rates = {}
+    for label, fn in steps:
         seconds = timed(fn, args.steps, device)
-        print(f"{label:>20}: {args.batch / seconds:9.1f} patches/s  ({seconds * 1e3:7.1f} ms/step)")
+        rates[label] = args.batch / seconds
+        print(f"{label:>20}: {rates[label]:9.1f} patches/s  ({seconds * 1e3:7.1f} ms/step)")
+    if len(args.precision) == 2:
+        ratio = rates["full step, bf16"] / rates["full step, fp32"]
+        print(f"{'bf16 / fp32':>20}: {ratio:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from timm.utils import ModelEmaV3
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
 
 import hubsr  # noqa: E402
+from hubsr.precision import default_amp_dtype  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
 
 from data import (  # noqa: E402
@@ -109,7 +110,9 @@ class Settings:
     output: str = opt("runs/abpn-x3", "output folder (model folder + logs + checkpoint)")
     resume: bool = opt(False, "continue from output/checkpoint after an interruption")
     seed: int = opt(0, "seed of weights and patch sampling")
-    mixed_precision: str = opt("auto", "no, bf16 or fp16; auto = bf16 on CUDA, else no")
+    mixed_precision: str = opt(
+        "auto", "no, bf16 or fp16; auto = bf16 on CUDA and on CPUs with bf16 units, else no"
+    )
     channels_last: bool = opt(True, "channels_last memory format (faster convs on CPU and GPU)")
     compile: bool = opt(False, "torch.compile the model")
     threads: int = opt(0, "CPU threads for torch (0 = torch's default)")
@@ -140,6 +143,18 @@ def parse_settings(argv=None) -> Settings:
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
+
+
+def resolve_precision(mixed_precision: str) -> str:
+    """Accelerate's ``mixed_precision`` for ``--mixed-precision``: ``auto`` is bf16 on CUDA and
+    on a CPU with bf16 matrix units (there it trains ~2-4x faster), float32 (``no``) elsewhere."""
+    if mixed_precision != "auto":
+        return mixed_precision
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+    else:
+        device = torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    return "bf16" if default_amp_dtype(device, bf16_safe=True) is torch.bfloat16 else "no"
 
 
 def get_lr(progress: float, s: Settings) -> float:
@@ -238,9 +253,7 @@ def main(argv=None) -> None:
     s = parse_settings(argv)
     if s.threads:
         torch.set_num_threads(s.threads)
-    precision = s.mixed_precision
-    if precision == "auto":
-        precision = "bf16" if torch.cuda.is_available() else "no"
+    precision = resolve_precision(s.mixed_precision)
     # Without an accelerator, say so: Accelerate then runs several processes as MULTI_CPU (gloo).
     no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
     accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 
 from ..errors import HubSRError
 
 # One module per subcommand, in the order ``hubsr --help`` lists them.
-COMMANDS = ("upscale", "models", "benchmark", "card")
+COMMANDS = ("upscale", "models", "benchmark", "card", "report", "export")
 
 DESCRIPTION = "hubsr: single-image super-resolution models you can train, evaluate, share and demo."
 EPILOG = """examples:
   hubsr upscale photo.png -o out/            upscale with the bundled model (or bicubic)
-  hubsr upscale data/Set5/LR -o results/     every image in a folder, same file names
+  hubsr upscale data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3 -o results/
+                                             every image in a folder, same file names
   hubsr models                               list architectures and bundled models
-  hubsr COMMAND --help                       options of one command"""
+  hubsr COMMAND --help                       options of one command
+  hubsr --version                            the installed version"""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("hubsr")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "(not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)

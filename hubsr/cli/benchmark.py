@@ -8,13 +8,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..datasets import BENCHMARK_SETS, DATA_DIR_ENV
+from ..precision import DTYPE_CHOICES
 
 EPILOG = """examples:
   hubsr benchmark --model abpn-x3 --model bicubic                  Set5, Set14, BSD100 at x3
   hubsr benchmark --model runs/my-model --datasets Set5 --per-image
-  hubsr benchmark --model abpn-x3 --tta --json results.json --plot psnr_vs_time.png
-  hubsr benchmark --model abpn-x3 --datasets Set14 \\
-      --lr-dir data/reference_lr_x3/Set14/basicsr/LRbicx3     score given LR files (MATLAB's)"""
+  hubsr benchmark --model abpn-x3 --json results.json --plot psnr_vs_time.png
+  hubsr benchmark --model abpn-x3 --tta --json results-tta.json     x8 self-ensemble
+  hubsr benchmark --model abpn-x3 --datasets Set5 \\
+      --lr-dir data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3   given LR files (MATLAB's)"""
 
 
 def register(subparsers) -> None:
@@ -52,6 +54,13 @@ def register(subparsers) -> None:
     parser.add_argument("--scale", type=int, default=3, help="scale factor (default: 3)")
     parser.add_argument("--tta", action="store_true", help="x8 self-ensemble (8x slower)")
     parser.add_argument("--tile", type=int, metavar="N", help="upscale in N x N LR tiles")
+    parser.add_argument(
+        "--dtype",
+        default="fp32",
+        choices=DTYPE_CHOICES,
+        help="compute precision (default: fp32, as the published figures; bf16 or auto "
+        "measure the fast path that `hubsr upscale` takes by default)",
+    )
     parser.add_argument(
         "--lr-dir",
         metavar="DIR",
@@ -114,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 save_dir=save_dir,
                 progress=not args.quiet,
                 data_dir=args.data_dir,
+                dtype=args.dtype,
             )
             results.append({"model": name, "model_source": spec, **result})
     print(format_table(results, per_image=args.per_image))

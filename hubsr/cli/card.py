@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 EPILOG = """examples:
-  hubsr benchmark --model model_cards/abpn-x3 --model bicubic --json bench.json
-  hubsr card model_cards/abpn-x3 --benchmark bench.json
+  hubsr benchmark --model runs/abpn-x3 --model bicubic --json bench.json
+  hubsr card runs/abpn-x3 --benchmark bench.json      the card of a model you trained
   python model_cards/generate.py      regenerate every bundled card, figure and the README table"""
 
 
@@ -33,6 +33,12 @@ def register(subparsers) -> None:
         "--tta-benchmark", metavar="JSON", help="the same, measured with --tta (optional)"
     )
     parser.add_argument(
+        "--fast-benchmark",
+        metavar="JSON",
+        help="the same, measured with --dtype auto: the default precision's PSNR and speed "
+        "(optional)",
+    )
+    parser.add_argument(
         "--train-summary",
         metavar="FILE",
         help="train_summary.json of the run (default: MODEL_DIR/train_summary.json if present)",
@@ -54,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         tta_benchmark=args.tta_benchmark,
         train_summary=args.train_summary,
         repo_id=args.repo_id,
+        fast_benchmark=args.fast_benchmark,
     )
     print(f"wrote {path}")
     return 0

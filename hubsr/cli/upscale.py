@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
 import sys
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from tqdm import tqdm
 
 from .. import HubSR, get_architecture
-from ..bundled import DEFAULT_MODEL, bundled_models
+from .. import precision as _precision
+from ..bundled import DEFAULT_MODELS, bundled_models, default_model, models_of_scale
 from ..errors import HubSRError
-from ..imageio import DEFAULT_MAX_PIXELS, load_image, save_image_atomic
-from ..pipeline import check_tiling, resolve_device, upscale
+from ..imageio import DEFAULT_MAX_PIXELS, read_header, read_image, save_image_atomic
+from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device, upscale
+from ..precision import DTYPE_CHOICES, precision_name
 
 # Lossless formats that can hold what the pipeline makes of their own images: written back
 # under the same name and format. Anything else (JPEG, WebP: lossy; GIF: palette) becomes PNG.
 KEEP_FORMAT_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+
+_DEFAULTS = ", ".join(f"x{s}: {name}" for s, name in DEFAULT_MODELS.items())
 
 DESCRIPTION = f"""Upscale images with a hubsr model and write them into OUT_DIR.
 
@@ -29,15 +37,22 @@ Output names: PNG, BMP and TIFF inputs are written under the same file name in t
 so results line up with their inputs (e.g. for a benchmark submission). Lossy or palette formats
 (JPEG, WebP, GIF, ...) are written losslessly as PNG under the same stem: photo.jpg -> photo.png.
 Each file is written atomically (a temporary file, then a rename), so OUT_DIR never holds a
-partial image. An input that fails is reported and skipped; the exit code is then 1.
+partial image. OUT_DIR is checked (and created) before any work; if nothing is written, a folder
+the command created is removed again. An input that fails is reported and skipped (every header
+is read first, so an oversized or non-image file is refused at once); the exit code is then 1.
+
+Bit depth: 16-bit inputs give 16-bit results, grey or colour (PNG and TIFF; 16-bit colour TIFF
+with LZW or JPEG compression needs the imagecodecs package).
 
 Model: --model takes a model folder, the name of a bundled model (see `hubsr models`), a Hub repo
 id already in the local cache, or "bicubic" (MATLAB bicubic, the baseline). Without --model the
-bundled {DEFAULT_MODEL!r} is used, or bicubic when it is not bundled."""
+best bundled model of --scale (default 3) is used ({_DEFAULTS}), or bicubic when none is
+bundled."""
 
 EPILOG = """examples:
   hubsr upscale photo.png -o out/
-  hubsr upscale data/Set5/LR data/Set14/LR -o results/ --model span-x3
+  hubsr upscale photo.png -o out/ --scale 4                   the best bundled x4 model
+  hubsr upscale data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3 -o results/ --model span-x3
   hubsr upscale scan.tif -o out/ --tile 256 --device auto     large image, bounded memory
   hubsr upscale lr/ -o baseline/ --model bicubic --scale 4"""
 
@@ -57,13 +72,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--model",
         metavar="PATH_OR_NAME",
-        help=f"model to use (default: {DEFAULT_MODEL} if bundled, else bicubic)",
+        help="model to use (default: the best bundled model of --scale, else bicubic)",
     )
     parser.add_argument(
         "--scale",
         type=int,
-        help="factor of the bicubic model (default 3); with a trained model, only a check "
-        "that it has this scale",
+        help="upscaling factor (default 3): without --model, picks the best bundled model of "
+        "that scale (or bicubic); with --model, a check that the model has it",
     )
     parser.add_argument(
         "--tile", type=int, metavar="N", help="process N x N input tiles (bounds the memory)"
@@ -80,6 +95,13 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=DTYPE_CHOICES,
+        help="compute precision (default: auto = bf16 on CUDA and on CPUs with bf16 matrix "
+        "units for models that are bf16-safe, else fp32)",
+    )
+    parser.add_argument(
         "--max-pixels",
         type=int,
         default=DEFAULT_MAX_PIXELS,
@@ -90,23 +112,41 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_tiling(args.tile, args.tile_overlap)
+    check_flags(args)
     device = resolve_device(args.device)
     files = collect_inputs(args.inputs)
     targets = output_paths(files, args.output)
+    created = prepare_output_dir(args.output)  # before any work: a bad OUT_DIR fails first
+    written: list[Path] = []
+    try:
+        return _upscale_all(args, device, files, targets, written)
+    finally:
+        if not written:  # leave no empty folder of ours behind
+            remove_folders(created)
+
+
+def _upscale_all(args, device, files: list[Path], targets: list[Path], written: list) -> int:
     model, description = load_model(args.model, args.scale)
     print(f"hubsr: model {description}", file=sys.stderr)
-    try:
-        args.output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HubSRError(f"cannot create {args.output}: {exc.strerror or exc}") from None
-    failed = 0
-    for src, dst in tqdm(list(zip(files, targets, strict=True)), desc="upscale", unit="image"):
-        try:
-            _upscale_file(model, src, dst, args, device)
-        except (HubSRError, OSError, MemoryError, torch.OutOfMemoryError) as exc:
+    max_pixels = args.max_pixels or None
+    failed, jobs = 0, []
+    for src, dst in zip(files, targets, strict=True):
+        try:  # from the header alone: an oversized or non-image file is refused at once
+            check_header(src, max_pixels)
+            jobs.append((src, dst))
+        except HubSRError as exc:
             failed += 1
-            tqdm.write(f"hubsr: error: {_describe(src, exc)}", file=sys.stderr)
+            print(f"hubsr: error: {_describe(src, exc)}", file=sys.stderr)
+    if jobs:
+        precision = precision_name(resolve_amp_dtype(args.dtype, device, model))
+        print(f"hubsr: running on {device} in {precision}{_units_note(device)}", file=sys.stderr)
+        for src, dst in tqdm(jobs, desc="upscale", unit="image"):
+            try:
+                _upscale_file(model, src, dst, args, device, max_pixels)
+                written.append(dst)
+            except (HubSRError, OSError, MemoryError, torch.OutOfMemoryError) as exc:
+                failed += 1
+                tqdm.write(f"hubsr: error: {_describe(src, exc)}", file=sys.stderr)
     if failed:
         print(f"hubsr: {failed} of {len(files)} images failed", file=sys.stderr)
         return 1
@@ -115,20 +155,102 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upscale_file(model, src: Path, dst: Path, args: argparse.Namespace, device) -> None:
-    max_pixels = args.max_pixels or None
-    img = load_image(src, max_pixels=max_pixels)
+def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | None) -> None:
+    pixels, icc_profile = read_image(src, max_pixels=max_pixels)  # 16-bit colour: uint16 array
     out = upscale(
         model,
-        img,
+        pixels,
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         tta=args.tta,
         device=device,
+        dtype=args.dtype,
         max_pixels=max_pixels,
         progress=args.tile is not None,
     )
-    save_image_atomic(out, dst)
+    # A PIL result carries the profile itself (unless its mode conversion invalidated it).
+    save_image_atomic(out, dst, icc_profile=icc_profile if isinstance(out, np.ndarray) else None)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse bad numbers with the flag's name, before anything is read or created."""
+    if args.tile is not None and args.tile < 1:
+        raise HubSRError(
+            f"--tile must be a positive number of pixels, got {args.tile}; "
+            "leave --tile out to process each image whole"
+        )
+    if args.tile_overlap < 0:
+        raise HubSRError(f"--tile-overlap must be 0 or more, got {args.tile_overlap}")
+    if args.tile is not None and args.tile <= args.tile_overlap:
+        raise HubSRError(
+            f"--tile ({args.tile}) must be larger than --tile-overlap ({args.tile_overlap}): "
+            "otherwise the context around each tile costs more than the tile itself"
+        )
+    if args.max_pixels < 0:
+        raise HubSRError(f"--max-pixels must be 0 (no limit) or more, got {args.max_pixels}")
+    if args.scale is not None and args.scale < 1:
+        raise HubSRError(f"--scale must be a positive integer, got {args.scale}")
+    check_tiling(args.tile, args.tile_overlap)
+
+
+def check_header(src: Path, max_pixels: int | None) -> None:
+    """Refuse ``src`` if its header says it is not an image or has more than ``max_pixels``."""
+    header = read_header(src)
+    if max_pixels is not None and header.pixels > max_pixels:
+        raise HubSRError(
+            f"{src} has {header.width}x{header.height} = {header.pixels:,} pixels, more than "
+            f"--max-pixels {max_pixels:,}; raise --max-pixels (0: no limit) if you trust it"
+        )
+
+
+def prepare_output_dir(out: Path) -> list[Path]:
+    """Make sure results can be written into ``out``, creating it (and missing parents).
+
+    Returns the folders it created, deepest first, so that they can be removed again if
+    nothing gets written. Raises :class:`HubSRError` naming the problem: ``out`` is a file,
+    a parent is a file, no permission, a read-only file system.
+    """
+    if out.exists() and not out.is_dir():
+        raise HubSRError(f"-o {out} is a file, not a folder; name the folder for the results")
+    missing, existing = [], out
+    while not existing.exists():
+        if existing.is_symlink():
+            raise HubSRError(f"cannot create {out}: {existing} is a broken symbolic link")
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HubSRError(f"cannot create {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == out:
+            raise HubSRError(f"cannot write into {out}: permission denied")
+        raise HubSRError(f"cannot create {out}: no permission to write in {existing}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HubSRError(f"cannot create {out}: {exc.strerror or exc}") from None
+    try:  # what os.access cannot see: a read-only mount, a full disk, ACLs, root squash
+        with tempfile.TemporaryFile(dir=out, prefix=".hubsr-write-test-"):
+            pass
+    except OSError as exc:
+        remove_folders(missing)
+        raise HubSRError(f"cannot write into {out}: {exc.strerror or exc}") from None
+    return missing
+
+
+def remove_folders(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty; never anything inside them."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _units_note(device) -> str:
+    if device.type != "cpu":
+        return ""
+    units = _precision.cpu_bf16_units()  # looked up here, so tests can force it
+    return f" (CPU bf16 units: {units})" if units else " (no CPU bf16 units)"
 
 
 def _describe(src: Path, exc: BaseException) -> str:
@@ -174,6 +296,8 @@ def output_paths(files: list[Path], out_dir: Path) -> list[Path]:
             raise HubSRError(f"{seen[dst]} and {src} would both be written to {dst}")
         if dst.resolve() == src.resolve():
             raise HubSRError(f"writing {dst} would overwrite its input; choose another OUT_DIR")
+        if dst.is_dir():
+            raise HubSRError(f"the result of {src} would replace the folder {dst}")
         seen[dst] = src
     return targets
 
@@ -182,19 +306,56 @@ def load_model(name: str | None, scale: int | None):
     """The model for ``--model``/``--scale`` and a one-line description of it."""
     note = ""
     if name is None:
-        name = DEFAULT_MODEL if DEFAULT_MODEL in bundled_models() else "bicubic"
-        note = "" if name == DEFAULT_MODEL else f" (bundled model {DEFAULT_MODEL!r} not found)"
+        wanted = 3 if scale is None else scale
+        name = default_model(wanted) or "bicubic"
+        note = (
+            f" (the best bundled x{wanted} model)"
+            if name != "bicubic"
+            else f" (no bundled x{wanted} model found)"
+        )
     if name == "bicubic":
         try:
             model = get_architecture("bicubic")(scale=3 if scale is None else scale)
         except ValueError as exc:
-            raise HubSRError(str(exc)) from None
+            raise HubSRError(f"--scale {scale}: {exc}") from None
         return model, f"bicubic x{model.scale}: MATLAB bicubic, no weights{note}"
-    model = HubSR.from_pretrained(name)
+    model = HubSR.from_pretrained(_model_source(name))
     if scale is not None and scale != model.scale:
+        others = models_of_scale(scale)
+        offer = (
+            f"bundled x{scale} models: {', '.join(others)}"
+            if others
+            else (f"no bundled model upscales x{scale}; --model bicubic does")
+        )
         raise HubSRError(
-            f"--scale {scale} does not match {name}, which upscales x{model.scale}; "
-            "--scale chooses the factor of the bicubic model only"
+            f"--scale {scale} does not match {name}, which upscales x{model.scale}; {offer} "
+            f"(or leave out --model to get the best x{scale} one)"
         )
     params = sum(p.numel() for p in model.parameters())
-    return model, f"{name}: {type(model).__name__} x{model.scale}, {params:,} parameters"
+    return model, f"{name}: {type(model).__name__} x{model.scale}, {params:,} parameters{note}"
+
+
+def _model_source(name: str) -> str:
+    """``name`` if it is a folder, a bundled model or a cached Hub repo; else a clear error
+    that lists the bundled models and the closest name."""
+    bundled = bundled_models()
+    if Path(name).expanduser().exists() or name in bundled or _in_hub_cache(name):
+        return name
+    names = [*bundled, "bicubic"]
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    hint = f"did you mean --model {lowered[close[0]]}? " if close else ""
+    hub = "; hubsr upscale downloads nothing: fetch a Hub model first (hf download REPO_ID)"
+    raise HubSRError(
+        f"--model {name}: no model folder, bundled model or Hub repo in the local cache has "
+        f"this name; {hint}bundled models: {', '.join(names)}{hub if '/' in name else ''}"
+    )
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # not a valid repo id (HFValidationError): then it is not in the cache
+        return False

@@ -1,0 +1,338 @@
+"""Gather what the report shows from the files the runs recorded; nothing here draws a PDF.
+
+A model folder gives ``config.json``, ``train_config.json``, ``train_summary.json`` and
+``training_curve.png``; the benchmark JSON (``hubsr benchmark --json``) gives PSNR/SSIM per set
+and per image and the protocol they were measured by; the ablation folder gives one
+``<run>-train_config.json`` and ``<run>-metrics.jsonl`` per run. A missing or unreadable file
+raises :class:`~hubsr.errors.HubSRError` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bundled import bundled_models, find_bundled_model, models_dir
+from ..datasets import BENCHMARK_SETS
+from ..errors import HubSRError
+
+__all__ = [
+    "DEFAULT_ABLATIONS",
+    "NOT_RECORDED",
+    "AblationRun",
+    "Ablations",
+    "CodeRecord",
+    "ModelRecord",
+    "ReportRecords",
+    "default_results_dir",
+    "gather",
+    "read_ablations",
+]
+
+# training/ablations/ of the checkout this package sits in (read by path, never imported).
+DEFAULT_ABLATIONS = Path(__file__).resolve().parents[2] / "training" / "ablations"
+
+# Ablation settings that change what a run logs or where, not what it learns.
+BOOKKEEPING = frozenset(
+    {
+        "cache_dir",
+        "eval_every",
+        "log_every",
+        "output",
+        "prepare_data",
+        "resume",
+        "snapshot_every",
+        "stop_at",
+        "test_dirs",
+        "workers",
+    }
+)
+
+
+def default_results_dir() -> Path:
+    """``model_cards/results/`` (or ``$HUBSR_MODELS_DIR/results``): the benchmark JSON and the
+    comparison sheet that ``model_cards/generate.py`` writes."""
+    return models_dir() / "results"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One model folder and its measured rows (dataset name -> benchmark JSON row)."""
+
+    name: str
+    folder: Path
+    config: dict
+    train_config: dict
+    train_summary: dict
+    curve: Path
+    results: dict[str, dict]
+    tta_results: dict[str, dict]
+
+    @property
+    def params(self) -> int:
+        return next(iter(self.results.values()))["params"]
+
+    @property
+    def selection_set(self) -> str:
+        """The set that picked the released checkpoint (``eval_dir`` of the training run)."""
+        return Path(str(self.train_config.get("eval_dir", ""))).name
+
+
+@dataclass(frozen=True)
+class AblationRun:
+    name: str
+    config: dict
+    steps: int
+    psnr: float  # the last logged PSNR on the selection set
+    changes: dict[str, object]  # the settings whose value is not the usual one (see Ablations)
+
+
+@dataclass(frozen=True)
+class Ablations:
+    """Short runs on the selection set. ``usual``: the most common value of every setting that
+    varies between runs; each run's ``changes`` are where it differs from it."""
+
+    folder: Path
+    selection_set: str
+    runs: list[AblationRun]
+    usual: dict[str, object]
+
+    @property
+    def baseline(self) -> AblationRun | None:
+        """The one run with the usual value of every setting, if there is exactly one."""
+        plain = [r for r in self.runs if not r.changes]
+        return plain[0] if len(plain) == 1 else None
+
+    def same_budget(self) -> list[AblationRun]:
+        """The runs trained for the usual number of minutes (all of them if that never varies)."""
+        if "minutes" not in self.usual:
+            return list(self.runs)
+        return [r for r in self.runs if "minutes" not in r.changes]
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    url: str | None
+    commit: str | None
+    source: str  # where the commit came from
+    dirty: bool  # tracked files differed from the commit when the report was made
+
+
+@dataclass(frozen=True)
+class ReportRecords:
+    models: list[ModelRecord]
+    bicubic: dict[str, dict]
+    datasets: list[str]
+    scale: int
+    protocol: dict  # the protocol block of the benchmark JSON
+    comparison: Path
+    ablations: Ablations | None  # None: no ablation folder (or no runs in it)
+    code: CodeRecord
+    benchmark: Path
+
+
+def gather(
+    models: list[str],
+    benchmark: str | Path | None = None,
+    tta_benchmark: str | Path | None = None,
+    comparison: str | Path | None = None,
+    ablations: str | Path | None = DEFAULT_ABLATIONS,
+    code_url: str | None = None,
+) -> ReportRecords:
+    """Read every record of the report.
+
+    ``models``: bundled model names or model folders. ``benchmark``, ``tta_benchmark`` and
+    ``comparison`` default to the files in :func:`default_results_dir` (the TTA JSON only if it
+    exists). ``ablations``: the folder of ablation runs; ``None`` or a missing folder leaves that
+    section out. ``code_url`` defaults to the git remote ``origin``.
+    """
+    if not models:
+        raise HubSRError("name at least one model")
+    results_dir = default_results_dir()
+    benchmark = Path(benchmark) if benchmark else results_dir / "benchmark.json"
+    if tta_benchmark is None and (results_dir / "benchmark-tta.json").is_file():
+        tta_benchmark = results_dir / "benchmark-tta.json"
+    rows = _benchmark_rows(benchmark)
+    tta_rows = _benchmark_rows(Path(tta_benchmark)) if tta_benchmark else []
+
+    records = [_model_record(_model_folder(m), benchmark, rows, tta_rows) for m in models]
+    bicubic = {r["dataset"]: r for r in rows if r["model"] == "bicubic" and not r["tta"]}
+    if not bicubic:
+        raise HubSRError(f"{benchmark} has no bicubic rows; measure it with --model bicubic")
+    scales = {r["scale"] for m in records for r in m.results.values()}
+    if len(scales) != 1:
+        raise HubSRError(f"the models were measured at different scales {sorted(scales)}")
+    present = {d for m in records for d in m.results}
+    datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
+    comparison = Path(comparison) if comparison else results_dir / "comparison.png"
+    _require(comparison, "the comparison sheet (model_cards/generate.py writes it)")
+    return ReportRecords(
+        models=records,
+        bicubic=bicubic,
+        datasets=datasets,
+        scale=scales.pop(),
+        protocol=next(iter(records[0].results.values()))["protocol"],
+        comparison=comparison,
+        ablations=read_ablations(Path(ablations)) if ablations is not None else None,
+        code=_code_record(code_url, records),
+        benchmark=benchmark,
+    )
+
+
+# -- model folders and benchmark rows --------------------------------------------------------------
+def _model_folder(spec: str) -> Path:
+    folder = find_bundled_model(spec) or Path(spec).expanduser()
+    if not folder.is_dir():
+        known = ", ".join(bundled_models()) or "none"
+        raise HubSRError(f"{spec} is neither a bundled model ({known}) nor a model folder")
+    return folder
+
+
+def _model_record(folder: Path, benchmark: Path, rows: list, tta_rows: list) -> ModelRecord:
+    mine = [r for r in rows if _is_model(r, folder)]
+    if not mine:
+        raise HubSRError(
+            f"{benchmark} has no results for {folder.name}; measure it with "
+            f"`hubsr benchmark --model {folder} --json FILE` and pass --benchmark FILE"
+        )
+    curve = _require(folder / "training_curve.png", "the training curve")
+    return ModelRecord(
+        name=folder.name,
+        folder=folder,
+        config=_read_json(folder / "config.json"),
+        train_config=_read_json(folder / "train_config.json"),
+        train_summary=_read_json(folder / "train_summary.json"),
+        curve=curve,
+        results={r["dataset"]: r for r in mine if not r["tta"]},
+        tta_results={r["dataset"]: r for r in tta_rows if _is_model(r, folder) and r["tta"]},
+    )
+
+
+def _is_model(row: dict, folder: Path) -> bool:
+    """A benchmark row of this folder: named like it, or measured from it."""
+    if row["model"] == folder.name:
+        return True
+    source = row.get("model_source")
+    return bool(source) and Path(source).is_dir() and Path(source).resolve() == folder.resolve()
+
+
+def _benchmark_rows(path: Path) -> list[dict]:
+    data = _read_json(path)
+    if not isinstance(data.get("results"), list):
+        raise HubSRError(f"{path} has no 'results' list; write it with `hubsr benchmark --json`")
+    return data["results"]
+
+
+# -- ablations -------------------------------------------------------------------------------------
+def read_ablations(folder: Path) -> Ablations | None:
+    """Every ``<run>-train_config.json`` in ``folder`` with its ``<run>-metrics.jsonl``; ``None``
+    when the folder is absent or holds no runs."""
+    configs = sorted(folder.glob("*-train_config.json")) if folder.is_dir() else []
+    if not configs:
+        return None
+    named = {p.name.removesuffix("-train_config.json"): _read_json(p) for p in configs}
+    selection = {Path(str(c.get("eval_dir", ""))).name for c in named.values()}
+    if len(selection) != 1:
+        raise HubSRError(f"the runs in {folder} were selected on different sets {selection}")
+    selection_set = selection.pop()
+    key = f"{selection_set.lower()}_psnr"
+    usual = _usual_values(list(named.values()))
+    runs = []
+    for name, config in named.items():
+        metrics = folder / f"{name}-metrics.jsonl"
+        logged = [r for r in _read_jsonl(metrics) if key in r]
+        if not logged:
+            raise HubSRError(f"{metrics} logs no {key}")
+        changes = {
+            k: config[k] for k, v in usual.items() if k in config and _token(config[k]) != _token(v)
+        }
+        runs.append(AblationRun(name, config, logged[-1]["step"], logged[-1][key], changes))
+    return Ablations(folder, selection_set, runs, usual)
+
+
+class _NotRecorded:
+    """The usual "value" of a setting most runs did not record (older runs record fewer)."""
+
+    def __repr__(self) -> str:
+        return "not recorded"
+
+
+NOT_RECORDED = _NotRecorded()
+
+
+def _usual_values(configs: list[dict]) -> dict[str, object]:
+    """For each setting that differs between runs, its most common value; a tie goes to a
+    recorded value over an absent key, then to the first seen. Absent keys count as a value, as
+    an older run records fewer settings: a run that lacks a key changes nothing there."""
+    keys = list(dict.fromkeys(k for c in configs for k in c if k not in BOOKKEEPING))
+    usual = {}
+    for key in keys:
+        values = [c.get(key, NOT_RECORDED) for c in configs]
+        counts = Counter(_token(v) for v in values)
+        if len(counts) < 2:
+            continue
+        first = {}
+        for v in values:
+            first.setdefault(_token(v), v)
+        best = max(counts, key=lambda t: (counts[t], first[t] is not NOT_RECORDED))
+        usual[key] = first[best]
+    return usual
+
+
+def _token(value) -> str:
+    return "<absent>" if value is NOT_RECORDED else json.dumps(value, sort_keys=True)
+
+
+# -- code link and commit --------------------------------------------------------------------------
+def _code_record(url: str | None, models: list[ModelRecord]) -> CodeRecord:
+    here = Path(__file__).resolve().parent
+    commit = _git(here, "rev-parse", "HEAD")
+    if commit:
+        dirty = bool(_git(here, "status", "--porcelain", "--untracked-files=no"))
+        url = url or _git(here, "remote", "get-url", "origin")
+        return CodeRecord(url, commit, "git rev-parse HEAD", dirty)
+    for model in models:
+        if model.train_summary.get("commit"):
+            source = f"{model.folder / 'train_summary.json'}"
+            return CodeRecord(url, str(model.train_summary["commit"]), source, False)
+    return CodeRecord(url, None, "unknown", False)
+
+
+def _git(where: Path, *args: str) -> str | None:
+    """``git args`` run in ``where``: its output, or ``None`` without git or outside a repo."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+# -- files -----------------------------------------------------------------------------------------
+def _require(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise HubSRError(f"{path} is missing ({what})")
+    return path
+
+
+def _read_json(path: Path) -> dict:
+    _require(path, "a JSON record of the run")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HubSRError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HubSRError(f"{path} is not a JSON object")
+    return data
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    _require(path, "the run's metrics log")
+    try:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HubSRError(f"{path} is not readable JSON lines: {exc}") from None
