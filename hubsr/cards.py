@@ -196,6 +196,7 @@ def render_card(
         _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
         _precision_section(name, plain, fast, datasets),
         _speed_section(plain, tta, datasets, fast),
+        _export_section(name, arch_cls, config),
         _protocol_section(any_row, plain),
         _training_section(train_summary, train_config, train_sets),
         _time_to_quality_section(model_dir),
@@ -421,6 +422,25 @@ def _speed_section(plain, tta, datasets, fast=None) -> str:
         "depend on the machine and its load; compare them only within one run of "
         "`hubsr benchmark`.\n\n" + "\n".join(lines)
     )
+
+
+def _export_section(name: str, arch_cls, config: dict) -> str:
+    """Which of ``hubsr export``'s formats this architecture supports (and why not the rest)."""
+    from .export import export_problem  # imports no export backend
+
+    model = arch_cls(**{k: v for k, v in config.items() if k != "architecture"})
+    lines = []
+    for fmt, what in (("onnx", "ONNX Runtime and what reads ONNX"), ("spandrel", "spandrel")):
+        problem = export_problem(model, fmt)
+        if problem is None:
+            command = f"hubsr export {name} --format {fmt} -o {name}.{_SUFFIX[fmt]}"
+            lines.append(f"- **{fmt}** ({what}): `{command}`")
+        else:
+            lines.append(f"- {fmt}: not supported ({problem})")
+    return "## Export\n\n" + "\n".join(lines)
+
+
+_SUFFIX = {"onnx": "onnx", "spandrel": "safetensors"}
 
 
 def _protocol_section(row: dict, plain: dict) -> str:

@@ -81,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         "--models",
         nargs="+",
         metavar="NAME",
-        help="re-measure only these bundled models (e.g. one just retrained); the others' "
-        "results are kept from results/*.json",
+        help="re-measure only these bundled models (e.g. one just retrained; 'bicubic': the x3 "
+        "baseline); the others' results are kept from results/*.json",
     )
     args = parser.parse_args(argv)
 
     models = bundled_models()
     names = list(models)
-    unknown = sorted(set(args.models or []) - set(names))
+    unknown = sorted(set(args.models or []) - set(names) - {"bicubic"})
     if unknown:
         parser.error(f"not bundled model folders: {', '.join(unknown)} (bundled: {names})")
     if not names:
@@ -98,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.skip_benchmark:
         for scale in scales:
-            chosen = [n for n in (args.models or names) if scale_of[n] == scale]
-            if args.models and not chosen:
+            asked = [n for n in (args.models or names) if n != "bicubic"]
+            chosen = [n for n in asked if scale_of[n] == scale]
+            if args.models and not chosen and not (scale == SCALE and "bicubic" in args.models):
                 continue
             # bicubic is the baseline of every table: measured with a full run, or when new.
-            if not args.models or not _has_model(results_json(scale), "bicubic"):
+            again = "bicubic" in (args.models or []) and scale == SCALE
+            if not args.models or again or not _has_model(results_json(scale), "bicubic"):
                 chosen = ["bicubic", *chosen]
             merge = bool(args.models) and results_json(scale).is_file()
             quiet = args.quiet

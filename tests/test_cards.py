@@ -119,6 +119,9 @@ def test_card_body(card, measured):
     assert "50 steps in 1.5 minutes" in text and '"train_dirs"' in text
     assert "@inproceedings{wan2024swift" in text  # BibTeX from the SPAN module docstring
     assert "## Limitations" in text
+    export = text.split("## Export")[1].split("\n## ")[0]
+    assert "`hubsr export span-tiny-x3 --format onnx -o span-tiny-x3.onnx`" in export
+    assert "- spandrel: not supported (span cannot be exported" in export  # 4 blocks, not 6
 
 
 def _in_bf16(plain: dict, change: float) -> dict:

@@ -451,6 +451,7 @@ def main(argv=None) -> None:
             "train_seconds": state.elapsed,
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
             "processes": accelerator.num_processes,
+            "mixed_precision": precision,
             "torch": torch.__version__,
             "results": {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
         }

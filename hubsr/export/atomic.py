@@ -42,9 +42,16 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise HubSRError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would make it (safetensors: 0600)
         os.replace(tmp, path)
     except OSError as exc:
         raise HubSRError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

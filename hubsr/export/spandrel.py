@@ -53,7 +53,7 @@ CANNOT = {
     "srcnn": "spandrel has no SRCNN architecture (MATLAB bicubic pre-upsampling)",
     "vdsr": "spandrel has no VDSR architecture (MATLAB bicubic pre-upsampling)",
     "bicubic": "a weightless MATLAB bicubic has no spandrel architecture",
-    "swinir": "not converted yet (spandrel's SwinIR needs its position-index buffers written)",
+    "swinir": "hubsr does not write spandrel's SwinIR layout yet",
 }
 _RGB_RANGE = 255.0  # spandrel's RCAN works in [0, 255] (its rgb_range, not in the file)
 
