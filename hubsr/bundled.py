@@ -38,15 +38,19 @@ def find_bundled_model(name: str) -> Path | None:
 def bundled_scale(name: str) -> int | None:
     """The scale in a bundled model's config.json (None if it is not bundled or unreadable)."""
     folder = find_bundled_model(name)
+    return None if folder is None else _folder_scale(folder)
+
+
+def _folder_scale(folder: Path) -> int | None:
     try:
         return int(json.loads((folder / "config.json").read_text())["scale"])
-    except (TypeError, OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def models_of_scale(scale: int) -> list[str]:
     """The bundled models that upscale by ``scale``, the default one first."""
-    names = [n for n in bundled_models() if bundled_scale(n) == scale]
+    names = [n for n, folder in bundled_models().items() if _folder_scale(folder) == scale]
     return sorted(names, key=lambda n: n != DEFAULT_MODELS.get(scale))
 
 

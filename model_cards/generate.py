@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time, write_bytes_atomic
-from hubsr.bundled import bundled_models
+from hubsr.bundled import bundled_models, bundled_scale
 from hubsr.cards import (
     load_benchmark_json,
     render_readme_section,
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not bundled model folders: {', '.join(unknown)} (bundled: {names})")
     if not names:
         print(f"no bundled model folders in {CARDS}; measuring bicubic only")
-    scale_of = {n: _scale(folder) for n, folder in models.items()}
+    scale_of = {n: bundled_scale(n) for n in models}
     scales = sorted(bundled_scales(), key=lambda s: (s != SCALE, s))
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.skip_benchmark:
@@ -135,11 +135,7 @@ def readme_results(scales: list[int]) -> str:
 
 def bundled_scales() -> list[int]:
     """The scales of the bundled models, x3 always among them."""
-    return sorted({_scale(folder) for folder in bundled_models().values()} | {SCALE})
-
-
-def _scale(folder: Path) -> int:
-    return int(json.loads((folder / "config.json").read_text()).get("scale", SCALE))
+    return sorted({bundled_scale(n) for n in bundled_models()} | {SCALE})
 
 
 def _has_model(path: Path, model: str) -> bool:
