@@ -36,7 +36,7 @@ from hubsr import HubSR
 from hubsr.benchmark import write_bytes_atomic
 from hubsr.bundled import bundled_models
 from hubsr.pipeline import resolve_amp_dtype
-from hubsr.precision import cpu_bf16_units, precision_name
+from hubsr.precision import cpu_bf16_speedup, cpu_bf16_units, precision_name
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CPU = torch.device("cpu")
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             "cpu": _cpu_name(),
             "cpu_bf16_units": cpu_bf16_units(),
+            "cpu_bf16_speedup": cpu_bf16_speedup(),
             "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__,
         },

@@ -34,7 +34,7 @@ from .datasets import dataset_checksum, dataset_dir, list_images, load_rgb
 from .errors import HubSRError
 from .imageio import save_image_atomic
 from .pipeline import resolve_amp_dtype
-from .precision import cpu_bf16_units, precision_name
+from .precision import cpu_bf16_speedup, cpu_bf16_units, precision_name
 from .protocol import PROTOCOL, make_lr, modcrop, score
 
 __all__ = [
@@ -258,6 +258,7 @@ def _environment(model) -> dict:
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "cpu_bf16_units": cpu_bf16_units(),
+        "cpu_bf16_speedup": cpu_bf16_speedup(),
         "machine": platform.machine(),
         "python": platform.python_version(),
         "torch": torch.__version__,

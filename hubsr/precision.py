@@ -1,11 +1,15 @@
-"""Which compute precision is fast here: bf16 matrix units on the CPU, detected once.
+"""Which compute precision is fast here: bf16 on the CPU only where it measurably pays.
 
-bf16 only pays on a CPU whose cores multiply bf16 natively: Intel's AMX tiles (Sapphire Rapids
-and later) and AVX-512 BF16 dot products (Cooper Lake, AMD Zen 4 and 5), or Arm's BF16 extension.
-Elsewhere oneDNN emulates it and bf16 is *slower* than float32, so hubsr stays in float32.
+bf16 pays on a CPU whose cores multiply bf16 natively and fast: Intel's AMX tiles (Sapphire
+Rapids and later; about 5x float32) or AMD Zen 5's AVX-512 BF16 (about 2x on convolutions). The
+flags alone do not say it: on a Xeon whose AMX a hypervisor hides, ``avx512_bf16`` is present and
+a bf16 convolution runs at 0.7x float32 (measured on one of the project's machines). So where
+the flags are present, hubsr times one 3x3 convolution in both precisions once per process
+(about 30 ms) and uses bf16 only if it is at least :data:`BF16_MIN_SPEEDUP` times faster.
 
-The environment variable ``HUBSR_CPU_BF16`` overrides the detection: ``1`` claims the units,
-``0`` denies them (to compare, or on a machine whose detection is wrong).
+The environment variable ``HUBSR_CPU_BF16`` overrides both: ``1`` claims fast units, ``0``
+denies them (to compare, for numbers that must not depend on a timing, or where the detection
+is wrong).
 """
 
 from __future__ import annotations
@@ -13,16 +17,30 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import time
 
 import torch
 
-__all__ = ["DTYPE_CHOICES", "cpu_bf16_units", "default_amp_dtype", "precision_name"]
+__all__ = [
+    "BF16_MIN_SPEEDUP",
+    "DTYPE_CHOICES",
+    "cpu_bf16_pays",
+    "cpu_bf16_speedup",
+    "cpu_bf16_units",
+    "cpu_precision_note",
+    "default_amp_dtype",
+    "precision_name",
+]
 
 # What ``--dtype`` takes on the command line (the pipeline also takes the long names).
 DTYPE_CHOICES = ("auto", "fp32", "bf16", "fp16")
 
 # /proc/cpuinfo flags of bf16 matrix or dot-product units (x86: "flags", Arm: "Features").
 _CPUINFO_BF16_FLAGS = {"amx_bf16", "avx512_bf16", "bf16"}
+
+# bf16 must beat float32 by this factor to become the default: a clear margin, so that timing
+# noise cannot flip the choice on the machines measured (0.7x without AMX, 2x Zen 5, 5x AMX).
+BF16_MIN_SPEEDUP = 1.25
 
 
 @functools.cache
@@ -57,12 +75,57 @@ def _cpuinfo_bf16(path: str = "/proc/cpuinfo") -> str | None:
     return None
 
 
+@functools.cache
+def cpu_bf16_speedup() -> float | None:
+    """float32 time over bf16 time of a 64-channel 3x3 convolution on this CPU (the layer our
+    models spend their time in), measured once per process; None without bf16 units or when
+    ``HUBSR_CPU_BF16`` decides."""
+    if cpu_bf16_units() in (None, "forced"):
+        return None
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 64, 64, 64).to(memory_format=torch.channels_last)
+
+    def fastest(dtype: torch.dtype | None) -> float:
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, dtype is not None):
+            conv(x)  # the first call picks and caches oneDNN's kernel
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                conv(x)
+                times.append(time.perf_counter() - start)
+        return min(times)
+
+    return fastest(None) / fastest(torch.bfloat16)
+
+
+def cpu_bf16_pays() -> bool:
+    """Whether bf16 is the faster precision on this CPU: units present and measured faster by
+    :data:`BF16_MIN_SPEEDUP`, or claimed by ``HUBSR_CPU_BF16=1``."""
+    units = cpu_bf16_units()
+    if units is None or units == "forced":
+        return units == "forced"
+    speedup = cpu_bf16_speedup()
+    return speedup is not None and speedup >= BF16_MIN_SPEEDUP
+
+
+def cpu_precision_note() -> str:
+    """What the CPU offers for bf16, for a status line: units and measured speed-up."""
+    units = cpu_bf16_units()
+    if units is None:
+        return "no CPU bf16 units"
+    if units == "forced":
+        return "CPU bf16 units: forced by HUBSR_CPU_BF16=1"
+    speedup = cpu_bf16_speedup()
+    verdict = "" if cpu_bf16_pays() else f"; below {BF16_MIN_SPEEDUP}x, so float32 by default"
+    return f"CPU bf16 units: {units}, bf16 conv {speedup:.2f}x float32{verdict}"
+
+
 def default_amp_dtype(device: torch.device, bf16_safe: bool) -> torch.dtype | None:
-    """bf16 for a ``bf16_safe`` model on CUDA or on a CPU with bf16 units; None (float32)
-    otherwise (MPS and CPUs without the units included)."""
+    """bf16 for a ``bf16_safe`` model on CUDA or on a CPU where bf16 pays
+    (:func:`cpu_bf16_pays`); None (float32) otherwise (MPS and other CPUs included)."""
     if not bf16_safe:
         return None
-    if device.type == "cuda" or (device.type == "cpu" and cpu_bf16_units()):
+    if device.type == "cuda" or (device.type == "cpu" and cpu_bf16_pays()):
         return torch.bfloat16
     return None
 

@@ -15,7 +15,15 @@ import hubsr.precision
 from hubsr import get_architecture
 from hubsr.cli import main
 from hubsr.pipeline import resolve_amp_dtype, upscale
-from hubsr.precision import _cpuinfo_bf16, cpu_bf16_units, default_amp_dtype
+from hubsr.precision import (
+    BF16_MIN_SPEEDUP,
+    _cpuinfo_bf16,
+    cpu_bf16_pays,
+    cpu_bf16_speedup,
+    cpu_bf16_units,
+    cpu_precision_note,
+    default_amp_dtype,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
 from train import resolve_precision  # noqa: E402
@@ -25,10 +33,12 @@ CPU = torch.device("cpu")
 
 @pytest.fixture
 def units(monkeypatch):
-    """Force the CPU detection: ``units("amx")`` claims bf16 units, ``units(None)`` denies them."""
+    """Force the CPU detection: ``units("amx")`` claims fast bf16 units, ``units(None)`` denies
+    them, ``units("avx512_bf16", speedup=0.7)`` has units on which bf16 is slower."""
 
-    def force(name):
+    def force(name, speedup=2.0):
         monkeypatch.setattr(hubsr.precision, "cpu_bf16_units", lambda: name)
+        monkeypatch.setattr(hubsr.precision, "cpu_bf16_speedup", lambda: speedup if name else None)
 
     return force
 
@@ -77,10 +87,32 @@ def test_default_is_bf16_only_with_units_and_a_safe_model(units):
     assert default_amp_dtype(torch.device("cuda"), bf16_safe=True) is torch.bfloat16
 
 
-def test_without_units_the_default_is_float32_bit_for_bit(units):
+def test_units_that_do_not_pay_keep_float32(units):
+    units("avx512_bf16", speedup=0.7)  # a Xeon whose AMX is hidden: bf16 runs slower
+    assert not cpu_bf16_pays()
+    assert default_amp_dtype(CPU, bf16_safe=True) is None
+    assert "0.70x float32; below" in cpu_precision_note()
+    units("avx512_bf16", speedup=BF16_MIN_SPEEDUP)
+    assert cpu_bf16_pays()
+    assert default_amp_dtype(CPU, bf16_safe=True) is torch.bfloat16
+    units("forced", speedup=None)
+    assert cpu_bf16_pays()
+    assert "forced" in cpu_precision_note()
+
+
+def test_the_speed_probe_times_both_precisions(monkeypatch):
+    monkeypatch.setattr(hubsr.precision, "cpu_bf16_units", lambda: "avx512_bf16")
+    speedup = cpu_bf16_speedup.__wrapped__()  # the real measurement, not the cached answer
+    assert isinstance(speedup, float) and 0.05 < speedup < 50
+    monkeypatch.setattr(hubsr.precision, "cpu_bf16_units", lambda: None)
+    assert cpu_bf16_speedup.__wrapped__() is None
+
+
+@pytest.mark.parametrize("speedup", [None, 0.7])
+def test_without_units_the_default_is_float32_bit_for_bit(units, speedup):
     model = small_span()
     arr = np.random.default_rng(0).integers(0, 256, (40, 36, 3), dtype=np.uint8)
-    units(None)
+    units(None if speedup is None else "avx512_bf16", speedup=speedup)
     default = upscale(model, arr)
     forced = upscale(model, arr, dtype="float32")
     np.testing.assert_array_equal(default, forced)
@@ -115,7 +147,7 @@ def test_training_auto_precision_follows_the_units(units):
 @pytest.mark.parametrize(
     "flag, forced_units, printed",
     [
-        ([], "amx", "running on cpu in bfloat16 (CPU bf16 units: amx)"),
+        ([], "amx", "running on cpu in bfloat16 (CPU bf16 units: amx, bf16 conv 2.00x float32)"),
         ([], None, "running on cpu in float32 (no CPU bf16 units)"),
         (["--dtype", "fp32"], "amx", "running on cpu in float32"),
         (["--dtype", "bf16"], None, "running on cpu in bfloat16"),

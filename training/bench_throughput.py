@@ -25,7 +25,7 @@ from timm.utils import ModelEmaV3
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import hubsr  # noqa: E402
-from hubsr.precision import cpu_bf16_units  # noqa: E402
+from hubsr.precision import cpu_precision_note  # noqa: E402
 
 from data import (  # noqa: E402
     PairSampler,
@@ -125,8 +125,8 @@ def main() -> None:
     name = (
         torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     )
-    units = cpu_bf16_units() if device.type == "cpu" else "cuda"
-    print(f"device: {name}, torch {torch.__version__}, bf16 units: {units or 'none'}")
+    units = cpu_precision_note() if device.type == "cpu" else "cuda"
+    print(f"device: {name}, torch {torch.__version__}, {units}")
     layout = "channels_last" if args.channels_last else "NCHW"
     print(f"{args.arch} {args.model_args}, batch {args.batch} x LR {args.patch}px, {layout}")
     print("compile: yes (the first steps compile)" if args.compile else "compile: no")

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import gather_object, set_seed
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from timm.utils import ModelEmaV3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
@@ -66,6 +66,9 @@ class Settings:
         '{"channels": 64, "num_convs": 7}', "JSON of constructor arguments; scale is added"
     )
     scale: int = opt(3, "super-resolution factor")
+    init_from: str = opt(
+        "", "model folder whose weights start the run (a warm start from a model trained here)"
+    )
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
     eval_dir: str = opt("data/Set5", "selection set, evaluated every eval_every steps")
@@ -236,6 +239,17 @@ def replica_check(model, batch, accelerator) -> dict:
     return {"weight_sums": [g[0] for g in gathered], "batch_sums": [g[1] for g in gathered]}
 
 
+def load_warm_start(model, folder: Path) -> None:
+    """Start from the weights of a model folder: same architecture and arguments, every tensor."""
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise SystemExit(f"--init-from {folder}: no model.safetensors there")
+    try:
+        model.load_state_dict(load_file(weights), strict=True)
+    except RuntimeError as error:  # missing, unexpected or differently shaped tensors
+        raise SystemExit(f"--init-from {folder} does not fit --arch/--model-args: {error}")
+
+
 def atomic_save_model(model, folder: Path) -> None:
     """Save a model folder so that a reader sees the old one or the new one, never half."""
     partial = folder.with_name(folder.name + ".partial")
@@ -286,6 +300,9 @@ def main(argv=None) -> None:
     # -- model and optimizer ----------------------------------------------------------------------
     model_args = {**json.loads(s.model_args), "scale": s.scale}
     model = hubsr.get_architecture(s.arch)(**model_args)
+    if s.init_from and not (s.resume and ckpt_dir.is_dir()):
+        load_warm_start(model, Path(s.init_from))
+        accelerator.print(f"weights from {s.init_from} (warm start)")
     n_params = sum(p.numel() for p in model.parameters())
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -249,8 +249,7 @@ def remove_folders(folders: list[Path]) -> None:
 def _units_note(device) -> str:
     if device.type != "cpu":
         return ""
-    units = _precision.cpu_bf16_units()  # looked up here, so tests can force it
-    return f" (CPU bf16 units: {units})" if units else " (no CPU bf16 units)"
+    return f" ({_precision.cpu_precision_note()})"  # looked up here, so tests can force it
 
 
 def _describe(src: Path, exc: BaseException) -> str:
