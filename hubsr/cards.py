@@ -128,6 +128,7 @@ def render_card(
     train_config: dict | None = None,
     repo_id: str | None = None,
     fast_benchmark: dict | None = None,
+    onnx_speed: dict | None = None,
 ) -> str:
     """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
 
@@ -137,6 +138,8 @@ def render_card(
     the precision ``upscale`` picks by default (``hubsr benchmark --dtype auto``): its PSNR goes
     next to the float32 one and its speed into the speed table. ``repo_id`` (default: the folder
     name, which loads a bundled model) is used in the usage example and the model-index.
+    ``onnx_speed``, if given, is the JSON of ``benchmarks/onnx_speed.py``: this model's row
+    goes into the Export section (onnxruntime's time as a multiple of torch's).
     """
     model_dir = Path(model_dir)
     config = _read_json(model_dir / "config.json", "model config")
@@ -196,7 +199,7 @@ def render_card(
         _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
         _precision_section(name, plain, fast, datasets),
         _speed_section(plain, tta, datasets, fast),
-        _export_section(name, arch_cls, config),
+        _export_section(name, arch_cls, config, onnx_speed),
         _protocol_section(any_row, plain),
         _training_section(train_summary, train_config, train_sets),
         _time_to_quality_section(model_dir),
@@ -214,10 +217,12 @@ def write_card(
     train_summary: dict | str | Path | None = None,
     repo_id: str | None = None,
     fast_benchmark: dict | str | Path | None = None,
+    onnx_speed: dict | str | Path | None = None,
 ) -> Path:
     """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
 
-    JSON arguments may be dicts or paths (``fast_benchmark``: see :func:`render_card`).
+    JSON arguments may be dicts or paths (``fast_benchmark`` and ``onnx_speed``: see
+    :func:`render_card`).
     ``train_summary`` defaults to the folder's ``train_summary.json``; ``train_config.json``
     is read from the folder when present.
     """
@@ -232,6 +237,8 @@ def write_card(
         tta_benchmark = load_benchmark_json(tta_benchmark)
     if fast_benchmark is not None and not isinstance(fast_benchmark, dict):
         fast_benchmark = load_benchmark_json(fast_benchmark)
+    if onnx_speed is not None and not isinstance(onnx_speed, dict):
+        onnx_speed = _read_json(Path(onnx_speed), "ONNX speed JSON")
     if train_summary is None and (model_dir / "train_summary.json").is_file():
         train_summary = model_dir / "train_summary.json"
     if train_summary is not None and not isinstance(train_summary, dict):
@@ -239,7 +246,14 @@ def write_card(
     config_path = model_dir / "train_config.json"
     train_config = _read_json(config_path, "training config") if config_path.is_file() else None
     text = render_card(
-        model_dir, benchmark, tta_benchmark, train_summary, train_config, repo_id, fast_benchmark
+        model_dir,
+        benchmark,
+        tta_benchmark,
+        train_summary,
+        train_config,
+        repo_id,
+        fast_benchmark,
+        onnx_speed,
     )
     ModelCard(text)  # refuse to write a card the Hub cannot parse
     return write_bytes_atomic(model_dir / "README.md", text.encode())
@@ -424,8 +438,9 @@ def _speed_section(plain, tta, datasets, fast=None) -> str:
     )
 
 
-def _export_section(name: str, arch_cls, config: dict) -> str:
-    """Which of ``hubsr export``'s formats this architecture supports (and why not the rest)."""
+def _export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None = None) -> str:
+    """Which of ``hubsr export``'s formats this architecture supports (and why not the rest),
+    and how fast the ONNX file runs in onnxruntime against torch, where measured."""
     from .export import export_problem  # imports no export backend
 
     model = arch_cls(**{k: v for k, v in config.items() if k != "architecture"})
@@ -437,6 +452,19 @@ def _export_section(name: str, arch_cls, config: dict) -> str:
             lines.append(f"- **{fmt}** ({what}): `{command}`")
         else:
             lines.append(f"- {fmt}: not supported ({problem})")
+    rows = (onnx_speed or {}).get("models", [])
+    row = next((r for r in rows if r["model"] == name.split("/")[-1]), None)
+    if row is not None:
+        machine = onnx_speed["machine"]
+        lines.append(
+            f"\nSpeed of the ONNX file in onnxruntime {machine['onnxruntime']} against torch "
+            f"(float32, {machine['threads']} threads on {machine['cpu']}, "
+            f"{onnx_speed['dataset']} seconds per image, each image timed both ways in turn; "
+            f"`python benchmarks/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
+            f"onnxruntime {row['onnxruntime_float32_s']:.3f} s, so onnxruntime takes "
+            f"**{row['onnx_over_torch']:.2f}x** torch's time; outputs within "
+            f"{row['max_grey_level_difference']} grey level(s)."
+        )
     return "## Export\n\n" + "\n".join(lines)
 
 

@@ -8,7 +8,8 @@ plus bicubic, at each scale the bundled models have:
    reproduced baselines of ``NO_TTA``; TTA does not change bicubic) -> benchmark-tta.json, and
    again in the precision ``upscale`` picks by default on this machine (``--dtype auto``: bf16
    on a CPU with bf16 units) -> benchmark-auto.json;
-2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed;
+2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed, and
+   the ONNX speed ratio of results/onnx_speed.json (``python benchmarks/onnx_speed.py``);
 3. results/psnr_vs_time.png (x3 Set14 PSNR against CPU seconds per image, float32);
 4. results/comparison.png: the same 80x80 HR crops of Set14 baboon, comic, zebra and ppt3,
    enlarged 3x with nearest neighbour, for HR, bicubic and each x3 model, with whole-image
@@ -59,6 +60,8 @@ def results_json(scale: int, kind: str = "plain") -> Path:
 
 
 BENCHMARK_JSON = results_json(SCALE)
+# onnxruntime against torch per model, from benchmarks/onnx_speed.py (run apart: it exports).
+ONNX_SPEED_JSON = RESULTS / "onnx_speed.json"
 TTA_JSON = results_json(SCALE, "tta")
 
 # Reproductions of published baselines: their papers report no self-ensemble, and x8 TTA of the
@@ -116,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                 measure(tta_names, results_json(scale, "tta"), scale, True, quiet, merge_tta)
 
     jsons = {scale: _load_jsons(scale) for scale in scales}
+    onnx_speed = ONNX_SPEED_JSON if ONNX_SPEED_JSON.is_file() else None
     for name, folder in models.items():
         plain, tta, fast = jsons[scale_of[name]]
-        print(f"wrote {write_card(folder, plain, tta, fast_benchmark=fast)}")
+        card = write_card(folder, plain, tta, fast_benchmark=fast, onnx_speed=onnx_speed)
+        print(f"wrote {card}")
     x3 = [n for n in names if scale_of[n] == SCALE]
     plain_x3 = jsons[SCALE][0]
     print(f"wrote {plot_psnr_vs_time(plain_x3['results'], RESULTS / 'psnr_vs_time.png')}")

@@ -244,3 +244,28 @@ def test_time_to_quality_section_comes_from_the_folders_report(measured, tmp_pat
     assert "| 10 | 350 | 28.960 |" in text
     (timed / "time_to_psnr.json").write_text(json.dumps(report | {"first_pass": None}))
     assert "No snapshot reached 29.77 dB on Set14." in write_card(timed, bench).read_text()
+
+
+def test_export_section_reports_the_measured_onnx_speed(measured, tmp_path):
+    folder, bench, tta, plain, tta_json = measured
+    speed = {
+        "dataset": "Set14",
+        "machine": {"cpu": "Test CPU", "threads": 2, "onnxruntime": "1.0"},
+        "models": [
+            {
+                "model": folder.name,
+                "torch_float32_s": 0.200,
+                "onnxruntime_float32_s": 0.150,
+                "onnx_over_torch": 0.75,
+                "max_grey_level_difference": 1,
+            }
+        ],
+    }
+    write_card(folder, plain, tta_json, onnx_speed=speed)
+    export = ModelCard.load(folder / "README.md").text.split("## Export")[1].split("\n## ")[0]
+    assert "torch 0.200 s, onnxruntime 0.150 s" in export
+    assert "**0.75x** torch's time" in export
+    assert "2 threads on Test CPU" in export
+    speed["models"][0]["model"] = "another-model"  # a JSON without this model's row
+    write_card(folder, plain, tta_json, onnx_speed=speed)
+    assert "onnxruntime takes" not in ModelCard.load(folder / "README.md").text

@@ -125,3 +125,21 @@ def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_warm_start_loads_every_weight_or_refuses_clearly(tmp_path):
+    sys.path.insert(0, str(REPO / "training"))
+    from train import load_warm_start
+
+    abpn = hubsr.get_architecture("abpn")
+    trained = abpn(scale=3, channels=8, num_convs=2)
+    trained.save_pretrained(tmp_path / "trained")
+    fresh = abpn(scale=3, channels=8, num_convs=2)
+    load_warm_start(fresh, tmp_path / "trained")
+    loaded = fresh.state_dict()
+    for name, tensor in trained.state_dict().items():
+        assert tensor.equal(loaded[name]), name
+    with pytest.raises(SystemExit, match="does not fit --arch/--model-args"):
+        load_warm_start(abpn(scale=3, channels=16, num_convs=2), tmp_path / "trained")
+    with pytest.raises(SystemExit, match="no model.safetensors"):
+        load_warm_start(fresh, tmp_path / "missing")

@@ -247,7 +247,8 @@ def load_warm_start(model, folder: Path) -> None:
     try:
         model.load_state_dict(load_file(weights), strict=True)
     except RuntimeError as error:  # missing, unexpected or differently shaped tensors
-        raise SystemExit(f"--init-from {folder} does not fit --arch/--model-args: {error}")
+        problem = f"--init-from {folder} does not fit --arch/--model-args: {error}"
+        raise SystemExit(problem) from None
 
 
 def atomic_save_model(model, folder: Path) -> None:
