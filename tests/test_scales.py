@@ -44,13 +44,16 @@ def test_the_default_of_a_scale_comes_first(models):
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_scale_picks_the_best_bundled_model(models, image, tmp_path, capsys, scale):
     out = tmp_path / "out"
-    assert main(["upscale", str(image), "-o", str(out), "--scale", str(scale)]) == 0
-    if scale in (2, 3):
-        name = DEFAULT_MODELS[scale]
-        params = sum(p.numel() for p in HubSR.from_pretrained(models / name).parameters())
-        said = f"model {name}: ABPN x{scale}, {params:,} parameters (the best bundled x{scale} "
-    else:
-        said = "model bicubic x4: MATLAB bicubic, no weights (no bundled x4 model found)"
+    code = main(["upscale", str(image), "-o", str(out), "--scale", str(scale)])
+    if scale == 4:  # none bundled: a loud error, not bicubic passed off as the model
+        assert code == 2
+        assert "no bundled x4 model found" in capsys.readouterr().err
+        assert not out.exists()
+        return
+    assert code == 0
+    name = DEFAULT_MODELS[scale]
+    params = sum(p.numel() for p in HubSR.from_pretrained(models / name).parameters())
+    said = f"model {name}: ABPN x{scale}, {params:,} parameters (the best bundled x{scale} "
     assert said in capsys.readouterr().err
     assert Image.open(out / "in.png").size == (6 * scale, 5 * scale)
 

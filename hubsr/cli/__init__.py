@@ -14,7 +14,7 @@ COMMANDS = ("upscale", "models", "benchmark", "card", "report", "export")
 
 DESCRIPTION = "hubsr: single-image super-resolution models you can train, evaluate, share and demo."
 EPILOG = """examples:
-  hubsr upscale photo.png -o out/            upscale with the bundled model (or bicubic)
+  hubsr upscale photo.png -o out/            upscale with the best bundled x3 model
   hubsr upscale data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3 -o results/
                                              every image in a folder, same file names
   hubsr models                               list architectures and bundled models

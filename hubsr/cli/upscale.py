@@ -46,7 +46,7 @@ with LZW or JPEG compression needs the imagecodecs package).
 
 Model: --model takes a model folder, the name of a bundled model (see `hubsr models`), a Hub repo
 id already in the local cache, or "bicubic" (MATLAB bicubic, the baseline). Without --model the
-best bundled model of --scale (default 3) is used ({_DEFAULTS}), or bicubic when none is
+best bundled model of --scale (default 3) is used ({_DEFAULTS}); an error when none is
 bundled."""
 
 EPILOG = """examples:
@@ -72,13 +72,13 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--model",
         metavar="PATH_OR_NAME",
-        help="model to use (default: the best bundled model of --scale, else bicubic)",
+        help="model to use (default: the best bundled model of --scale)",
     )
     parser.add_argument(
         "--scale",
         type=int,
         help="upscaling factor (default 3): without --model, picks the best bundled model of "
-        "that scale (or bicubic); with --model, a check that the model has it",
+        "that scale; with --model, a check that the model has it",
     )
     parser.add_argument(
         "--tile", type=int, metavar="N", help="process N x N input tiles (bounds the memory)"
@@ -306,12 +306,13 @@ def load_model(name: str | None, scale: int | None):
     note = ""
     if name is None:
         wanted = 3 if scale is None else scale
-        name = default_model(wanted) or "bicubic"
-        note = (
-            f" (the best bundled x{wanted} model)"
-            if name != "bicubic"
-            else f" (no bundled x{wanted} model found)"
-        )
+        name = default_model(wanted)
+        if name is None:  # a broken install must not pass bicubic off as super-resolution
+            raise HubSRError(
+                f"no bundled x{wanted} model found (hubsr models lists what this install has); "
+                f"name one with --model PATH|REPO_ID, or --model bicubic for the baseline"
+            )
+        note = f" (the best bundled x{wanted} model)"
     if name == "bicubic":
         try:
             model = get_architecture("bicubic")(scale=3 if scale is None else scale)
