@@ -398,7 +398,8 @@ def _precision_section(name, plain, fast, datasets) -> str:
     worst = max(abs(fast[d]["psnr"] - plain[d]["psnr"]) for d in shared)
     verdict = "within" if worst <= BF16_TOLERANCE_DB else "**outside**"
     return (
-        f"## Precision\n\nOn a CPU with bf16 matrix units (and on CUDA) `upscale` runs {name} "
+        f"## Precision\n\nOn a CPU where bf16 measurably pays (`hubsr.precision.cpu_bf16_pays`) "
+        f"and on CUDA, `upscale` runs {name} "
         f'under {precision} autocast by default (see the speed table); `dtype="float32"` '
         "(`--dtype fp32`) forces float32. The results above are float32, as published "
         f"figures are. Measured in {precision} by the same protocol (largest change "

@@ -42,6 +42,7 @@ def test_the_default_model_of_every_scale_is_bundled():
         assert bundled_scale(name) == scale, f"{name} (the x{scale} default) is not bundled"
 
 
+@pytest.mark.slow  # every bundled model on Set5
 @pytest.mark.parametrize("name", sorted(BUNDLED))
 def test_bundled_model_reproduces_its_published_set5_result(name):
     published = [recorded(name)["Set5"]] if "Set5" in recorded(name) else []

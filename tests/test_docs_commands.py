@@ -35,6 +35,8 @@ from hubsr.cli import COMMANDS, build_parser, main
 from hubsr.datasets import list_images
 from hubsr.imageio import read_image, save_image_atomic
 
+pytestmark = pytest.mark.slow  # runs every documented command
+
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 BUNDLED = REPO / "model_cards" / "abpn-x3"  # what placeholder model folders are copies of

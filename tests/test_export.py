@@ -34,6 +34,8 @@ from hubsr.export.spandrel import to_spandrel
 from hubsr.layers import bicubic_upsample
 from hubsr.protocol import make_lr, modcrop
 
+pytestmark = pytest.mark.slow  # ONNX export of every bundled model
+
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(bundled_models())
 SPANDREL_OK = ("abpn", "rcan")

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from safetensors import safe_open
 
 import hubsr
+
+pytestmark = pytest.mark.slow  # two training runs
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = json.dumps({"channels": 8, "num_convs": 2})

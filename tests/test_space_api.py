@@ -20,6 +20,8 @@ from hubsr import HubSR, get_architecture
 from hubsr.bundled import DEFAULT_MODEL
 from hubsr.imageio import save_image_atomic
 
+pytestmark = pytest.mark.slow  # starts the Gradio app
+
 MAX_PIXELS = 40_000  # a small input limit, so that a 201x200 image is already too large
 SMALL_X2 = "aaa-tiny-x2"  # sorts before DEFAULT_MODEL: the default must not be "the first one"
 

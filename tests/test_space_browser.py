@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from space_server import EXAMPLES, ROOT, TIMEOUT_S, running_app
 
+pytestmark = pytest.mark.slow  # a real browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

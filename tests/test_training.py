@@ -14,6 +14,8 @@ from safetensors.torch import load_file
 
 import hubsr
 
+pytestmark = pytest.mark.slow  # accelerate launch subprocesses
+
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE = Path(sys.executable).with_name("accelerate")
 TINY_MODEL = json.dumps({"channels": 8, "num_convs": 2})

@@ -470,6 +470,7 @@ def main(argv=None) -> None:
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
             "processes": accelerator.num_processes,
             "mixed_precision": precision,
+            "init_from": s.init_from or None,  # a warm start adds that model's training
             "torch": torch.__version__,
             "results": {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
         }
