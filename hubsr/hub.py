@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import huggingface_hub.constants
 import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from huggingface_hub.errors import (
@@ -85,7 +86,7 @@ class HubSR(
         revision: str | None = None,
         cache_dir: str | Path | None = None,
         force_download: bool = False,
-        local_files_only: bool = True,
+        local_files_only: bool = False,
         token: str | bool | None = None,
         map_location: str | torch.device = "cpu",
     ):
@@ -93,10 +94,11 @@ class HubSR(
         ``.safetensors`` file (:mod:`hubsr.export.spandrel`).
 
         On the base class the subclass is chosen by ``architecture`` in ``config.json``; on a
-        subclass the config must name that subclass (or one of its own subclasses). Repo ids are
-        looked up in the local cache only unless ``local_files_only=False``: hubsr makes no
-        network call you did not ask for. Loading is strict and the model is returned in eval
-        mode. Every failure raises :class:`HubSRError` with a message naming the problem.
+        subclass the config must name that subclass (or one of its own subclasses). Folders and
+        bundled names never touch the network; a Hub repo id downloads as huggingface_hub does
+        (the local cache first), unless ``local_files_only=True`` or ``HF_HUB_OFFLINE=1``.
+        Loading is strict and the model is returned in eval mode. Every failure raises
+        :class:`HubSRError` with a message naming the problem.
         """
         file = Path(str(pretrained_model_name_or_path)).expanduser()
         if file.suffix == ".safetensors" and file.is_file():  # spandrel layout (hubsr export)
@@ -213,10 +215,12 @@ def _download(repo_id: str, **hub_kwargs) -> tuple[Path, Path]:
     except HFValidationError:
         raise HubSRError(f"{repo_id} is neither a model folder nor a valid Hub repo id") from None
     except LocalEntryNotFoundError:
+        offline = hub_kwargs.get("local_files_only") or huggingface_hub.constants.HF_HUB_OFFLINE
         hint = (
-            ""
-            if not hub_kwargs.get("local_files_only")
-            else "; pass local_files_only=False to download it"
+            "; downloads are off (HF_HUB_OFFLINE=1 or --offline): fetch it once online "
+            f"(hf download {repo_id})"
+            if offline
+            else "; the Hub could not be reached to download it"
         )
         raise HubSRError(
             f"{repo_id} is not a model folder and is not in the local Hub cache{hint}"

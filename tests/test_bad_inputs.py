@@ -325,12 +325,13 @@ CASES = {
                                  flags=_model_flag(_unknown_architecture)),
     "--model a file": Case(_small_png, 2, r"a\.png is a file; pass the model folder",
                            flags=lambda tmp: ["--model", str(tmp / "a.png")]),
-    "--model typo": Case(_small_png, 2, "--model edsr: no model folder, bundled model or Hub repo "
-                         "in the local cache has this name; did you mean --model edsr-x3\\? "
+    "--model typo": Case(_small_png, 2, "--model edsr: no model folder or bundled model has this "
+                         "name \\(a Hub repo id is user/repo\\); did you mean --model edsr-x3\\? "
                          "bundled models: .*bicubic$", flags=["--model", "edsr"]),
-    "--model repo id": Case(_small_png, 2, r"--model someone/sr-model: .* hubsr upscale downloads "
-                            r"nothing: fetch a Hub model first \(hf download REPO_ID\)",
-                            flags=["--model", "someone/sr-model"]),
+    "--model repo id": Case(_small_png, 2, r"someone/sr-model is not a model folder and is not in "
+                            r"the local Hub cache; downloads are off \(HF_HUB_OFFLINE=1 or "
+                            r"--offline\): fetch it once online \(hf download someone/sr-model\)",
+                            flags=["--model", "someone/sr-model", "--offline"]),
     # Output folders: checked before any work.
     "-o a file": Case(_small_png, 2, r"-o .*results\.png is a file, not a folder", out=_a_file),
     "-o under a file": Case(_small_png, 2, r"cannot create .*results\.png/out: .*results\.png "

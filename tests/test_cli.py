@@ -87,7 +87,7 @@ def test_default_model(inputs, tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--model", "no/such-model"], "no model folder, bundled model or Hub repo in the local"),
+        (["--model", "no/such-model", "--offline"], "no/such-model is not a model folder and is"),
         (["--scale", "3"], "does not match"),
         (["--tile", "8", "--tile-overlap", "8"], "larger than --tile-overlap (8)"),
         (["--tile", "0"], "--tile must be a positive number"),

@@ -6,11 +6,16 @@ import json
 import socket
 
 import huggingface_hub.constants
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file, save_file
 
+import hubsr.hub
 from hubsr import HubSR, HubSRError, get_architecture
+from hubsr.bundled import DEFAULT_MODEL
+from hubsr.cli import main
 
 
 @pytest.fixture
@@ -160,7 +165,7 @@ def offline(tmp_path, monkeypatch):
 
 
 def test_uncached_repo_id_offline(offline):
-    with pytest.raises(HubSRError, match="not in the local Hub cache.*local_files_only=False"):
+    with pytest.raises(HubSRError, match="not in the local Hub cache; downloads are off"):
         HubSR.from_pretrained("hubsr-test/not-cached-anywhere")
 
 
@@ -172,3 +177,46 @@ def test_uncached_repo_id_offline_even_when_download_allowed(offline):
 def test_invalid_repo_id(offline):
     with pytest.raises(HubSRError, match="neither a model folder nor a valid Hub repo id"):
         HubSR.from_pretrained("no/such/folder/or repo")
+
+
+@pytest.fixture
+def fake_hub(folder, monkeypatch):
+    """hf_hub_download answered from a local folder; every call's repo and kwargs recorded."""
+    calls = []
+
+    def download(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename, kwargs))
+        return str(folder / filename)
+
+    monkeypatch.setattr(hubsr.hub, "hf_hub_download", download)
+    return calls
+
+
+@pytest.mark.parametrize("flags, local_only", [([], False), (["--offline"], True)])
+def test_cli_fetches_a_named_repo_id_unless_offline(fake_hub, tmp_path, flags, local_only):
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((6, 5, 3), np.uint8)).save(image)
+    argv = ["upscale", str(image), "-o", str(tmp_path / "out"), "--model", "someone/span-tiny"]
+    assert main([*argv, *flags]) == 0
+    assert Image.open(tmp_path / "out" / "in.png").size == (10, 12)
+    assert [c[:2] for c in fake_hub] == [
+        ("someone/span-tiny", "config.json"),
+        ("someone/span-tiny", "model.safetensors"),
+    ]
+    assert all(c[2]["local_files_only"] is local_only for c in fake_hub)
+
+
+def test_bundled_names_never_ask_the_hub(fake_hub):
+    HubSR.from_pretrained(DEFAULT_MODEL)
+    assert fake_hub == []
+
+
+def test_cli_offline_refuses_an_uncached_repo_without_the_network(offline, tmp_path, capsys):
+    image = tmp_path / "in.png"
+    Image.fromarray(np.zeros((6, 5, 3), np.uint8)).save(image)
+    argv = ["upscale", str(image), "-o", str(tmp_path / "out"), "--model", "someone/sr-model"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "someone/sr-model is not a model folder and is not in the local Hub cache" in err
+    assert "hf download someone/sr-model" in err
+    assert not (tmp_path / "out").exists()

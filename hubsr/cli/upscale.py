@@ -45,7 +45,8 @@ Bit depth: 16-bit inputs give 16-bit results, grey or colour (PNG and TIFF; 16-b
 with LZW or JPEG compression needs the imagecodecs package).
 
 Model: --model takes a model folder, the name of a bundled model (see `hubsr models`), a Hub repo
-id already in the local cache, or "bicubic" (MATLAB bicubic, the baseline). Without --model the
+id (user/repo: downloaded once, then cached; --offline or HF_HUB_OFFLINE=1 keeps it local), or
+"bicubic" (MATLAB bicubic, the baseline). Without --model the
 best bundled model of --scale (default 3) is used ({_DEFAULTS}); an error when none is
 bundled."""
 
@@ -93,6 +94,11 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--tta", action="store_true", help="x8 self-ensemble (flips and rotations): 8x slower"
     )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never download: a Hub repo id must be in the local cache (as HF_HUB_OFFLINE=1)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     parser.add_argument(
         "--dtype",
@@ -126,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _upscale_all(args, device, files: list[Path], targets: list[Path], written: list) -> int:
-    model, description = load_model(args.model, args.scale)
+    model, description = load_model(args.model, args.scale, offline=args.offline)
     print(f"hubsr: model {description}", file=sys.stderr)
     max_pixels = args.max_pixels or None
     failed, jobs = 0, []
@@ -301,8 +307,9 @@ def output_paths(files: list[Path], out_dir: Path) -> list[Path]:
     return targets
 
 
-def load_model(name: str | None, scale: int | None):
-    """The model for ``--model``/``--scale`` and a one-line description of it."""
+def load_model(name: str | None, scale: int | None, offline: bool = False):
+    """The model for ``--model``/``--scale`` and a one-line description of it; a Hub repo id
+    downloads unless ``offline`` (or ``HF_HUB_OFFLINE=1``)."""
     note = ""
     if name is None:
         wanted = 3 if scale is None else scale
@@ -319,7 +326,7 @@ def load_model(name: str | None, scale: int | None):
         except ValueError as exc:
             raise HubSRError(f"--scale {scale}: {exc}") from None
         return model, f"bicubic x{model.scale}: MATLAB bicubic, no weights{note}"
-    model = HubSR.from_pretrained(_model_source(name))
+    model = HubSR.from_pretrained(_model_source(name), local_files_only=offline)
     if scale is not None and scale != model.scale:
         others = models_of_scale(scale)
         offer = (
@@ -336,26 +343,17 @@ def load_model(name: str | None, scale: int | None):
 
 
 def _model_source(name: str) -> str:
-    """``name`` if it is a folder, a bundled model or a cached Hub repo; else a clear error
-    that lists the bundled models and the closest name."""
+    """``name`` if it is a folder, a bundled model or a Hub repo id (``user/repo``, which
+    ``from_pretrained`` fetches or refuses); else a clear error that lists the bundled models and
+    the closest name."""
     bundled = bundled_models()
-    if Path(name).expanduser().exists() or name in bundled or _in_hub_cache(name):
+    if Path(name).expanduser().exists() or name in bundled or "/" in name:
         return name
     names = [*bundled, "bicubic"]
     lowered = {n.lower(): n for n in names}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     hint = f"did you mean --model {lowered[close[0]]}? " if close else ""
-    hub = "; hubsr upscale downloads nothing: fetch a Hub model first (hf download REPO_ID)"
     raise HubSRError(
-        f"--model {name}: no model folder, bundled model or Hub repo in the local cache has "
-        f"this name; {hint}bundled models: {', '.join(names)}{hub if '/' in name else ''}"
+        f"--model {name}: no model folder or bundled model has this name (a Hub repo id is "
+        f"user/repo); {hint}bundled models: {', '.join(names)}"
     )
-
-
-def _in_hub_cache(repo_id: str) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
-    except Exception:  # not a valid repo id (HFValidationError): then it is not in the cache
-        return False
