@@ -48,6 +48,7 @@ NOT_RUN = {
     ".venv/bin/pip install -e .[report]": "an install from the package index; done already",
     "pip install -e .[train]": "an install from the package index; done already",
     ".venv/bin/python -m pytest": "the whole test suite, this file included",
+    "hubsr push runs/abpn-x3 you/abpn-x3": "uploads to the Hub: needs a token and the network",
     "bash training/gpu_run.sh": "needs a CUDA GPU: five trainings sharing one H200 for 9 minutes",
     "python model_cards/generate.py": "re-measures every bundled model (many minutes) and "
     "rewrites the shipped cards, figures and README table: the release step, not an example",

@@ -10,7 +10,7 @@ import sys
 from ..errors import HubSRError
 
 # One module per subcommand, in the order ``hubsr --help`` lists them.
-COMMANDS = ("upscale", "models", "benchmark", "card", "report", "export")
+COMMANDS = ("upscale", "models", "benchmark", "card", "report", "export", "push")
 
 DESCRIPTION = "hubsr: single-image super-resolution models you can train, evaluate, share and demo."
 EPILOG = """examples:
