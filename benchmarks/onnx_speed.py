@@ -6,7 +6,7 @@
 Each model is exported with ``hubsr export`` (opset 18, float32) to a temporary file; then every
 image of the set is upscaled by ``model.upscale(lr, dtype="float32")`` and by the ONNX file in
 onnxruntime (as many threads as torch), one after the other, so that both see the same load.
-Writes ``model_cards/results/onnx_speed.json`` (read by ``model_cards/generate.py``): per model
+Writes ``model_cards/results/onnx_speed.json`` (read by ``release/generate.py``): per model
 the mean seconds per image of each path and ``onnx_over_torch``, onnxruntime's time as a
 multiple of torch's (below 1: onnxruntime is faster). Run it on an otherwise idle machine.
 """

@@ -1,4 +1,5 @@
-"""Model folders shipped in the repository under ``model_cards/`` (loadable by name, offline)."""
+"""Model folders shipped with hubsr (loadable by name, offline): the checkout's ``model_cards/``,
+or in an installed wheel the package folder ``hubsr/bundled_models/`` that it maps to."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import os
 from pathlib import Path
 
-# The checkout's model_cards/ (editable install); HUBSR_MODELS_DIR points elsewhere if set.
+# The checkout's model_cards/ (editable install), else the wheel's copy of the default models;
+# HUBSR_MODELS_DIR points elsewhere if set.
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "model_cards"
+_PACKAGE_MODELS = Path(__file__).resolve().parent / "bundled_models"
 
 # The best bundled model of each scale (by Set5, the selection set): what `hubsr upscale
 # --scale N` and the Space pick when no model is named.
@@ -16,7 +19,9 @@ DEFAULT_MODEL = DEFAULT_MODELS[3]  # the homework's scale
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("HUBSR_MODELS_DIR", _REPO_MODELS))
+    if "HUBSR_MODELS_DIR" in os.environ:
+        return Path(os.environ["HUBSR_MODELS_DIR"])
+    return _REPO_MODELS if _REPO_MODELS.is_dir() else _PACKAGE_MODELS
 
 
 def bundled_models() -> dict[str, Path]:

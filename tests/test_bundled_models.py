@@ -24,7 +24,7 @@ RESULTS_DIR = Path(__file__).resolve().parent.parent / "model_cards" / "results"
 BUNDLED = bundled_models()
 
 
-sys.path.insert(0, str(RESULTS_DIR.parent))
+sys.path.insert(0, str(RESULTS_DIR.parent.parent / "release"))
 from generate import results_json  # noqa: E402  (the release script names the JSON files)
 
 sys.path.pop(0)

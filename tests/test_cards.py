@@ -213,7 +213,7 @@ def test_readme_results_match_the_results_json():
     if not section.strip() and not bench.is_file():
         pytest.skip("README.md has empty results markers and nothing is generated yet")
     assert bench.is_file(), f"README.md has a results section but {bench} is missing"
-    sys.path.insert(0, str(REPO / "model_cards"))
+    sys.path.insert(0, str(REPO / "release"))
     try:
         import generate  # the release script: one table per bundled scale
     finally:
@@ -221,7 +221,7 @@ def test_readme_results_match_the_results_json():
     expected = generate.readme_results(generate.bundled_scales())
     assert section == expected, (
         "README results differ from model_cards/results/*.json: run "
-        "python model_cards/generate.py --skip-benchmark"
+        "python release/generate.py --skip-benchmark"
     )
 
 

@@ -50,7 +50,7 @@ NOT_RUN = {
     ".venv/bin/python -m pytest": "the whole test suite, this file included",
     "hubsr push runs/abpn-x3 you/abpn-x3": "uploads to the Hub: needs a token and the network",
     "bash training/gpu_run.sh": "needs a CUDA GPU: five trainings sharing one H200 for 9 minutes",
-    "python model_cards/generate.py": "re-measures every bundled model (many minutes) and "
+    "python release/generate.py": "re-measures every bundled model (many minutes) and "
     "rewrites the shipped cards, figures and README table: the release step, not an example",
 }
 # Benchmarks of Set5, Set14 and BSD100 take minutes per model: they run on two 48x48 crops of

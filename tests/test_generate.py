@@ -1,4 +1,4 @@
-"""model_cards/generate.py --models: one retrained model's rows replace its old ones in place."""
+"""release/generate.py --models: one retrained model's rows replace its old ones in place."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "model_cards"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "release"))
 
 from generate import merge_results  # noqa: E402
 

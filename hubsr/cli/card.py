@@ -7,7 +7,7 @@ import argparse
 EPILOG = """examples:
   hubsr benchmark --model runs/abpn-x3 --model bicubic --json bench.json
   hubsr card runs/abpn-x3 --benchmark bench.json      the card of a model you trained
-  python model_cards/generate.py      regenerate every bundled card, figure and the README table"""
+  python release/generate.py      regenerate every bundled card, figure and the README table"""
 
 
 def register(subparsers) -> None:

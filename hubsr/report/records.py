@@ -54,7 +54,7 @@ BOOKKEEPING = frozenset(
 
 def default_results_dir() -> Path:
     """``model_cards/results/`` (or ``$HUBSR_MODELS_DIR/results``): the benchmark JSON and the
-    comparison sheet that ``model_cards/generate.py`` writes."""
+    comparison sheet that ``release/generate.py`` writes."""
     return models_dir() / "results"
 
 
@@ -168,7 +168,7 @@ def gather(
     present = {d for m in records for d in m.results}
     datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
     comparison = Path(comparison) if comparison else results_dir / "comparison.png"
-    _require(comparison, "the comparison sheet (model_cards/generate.py writes it)")
+    _require(comparison, "the comparison sheet (release/generate.py writes it)")
     return ReportRecords(
         models=records,
         bicubic=bicubic,

@@ -17,7 +17,7 @@ plus bicubic, at each scale the bundled models have:
 5. the results section of the repository README.md, between ``<!-- results:start -->`` and
    ``<!-- results:end -->`` (the markers are added if README.md has none): one table a scale.
 
-Run from anywhere: ``python model_cards/generate.py`` (``--skip-benchmark`` reuses the JSON;
+Run from anywhere: ``python release/generate.py`` (``--skip-benchmark`` reuses the JSON;
 ``--models abpn-x3`` re-measures only that model and keeps the others' results).
 Timings depend on the machine and its load: run it on an otherwise idle machine.
 """
