@@ -459,7 +459,8 @@ def _export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None =
         machine = onnx_speed["machine"]
         lines.append(
             f"\nSpeed of the ONNX file in onnxruntime {machine['onnxruntime']} against torch "
-            f"(float32, {machine['threads']} threads on {machine['cpu']}, "
+            f"(float32, {machine['threads']} thread{'s' * (machine['threads'] != 1)} on "
+            f"{machine['cpu']}, "
             f"{onnx_speed['dataset']} seconds per image, each image timed both ways in turn; "
             f"`python benchmarks/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
             f"onnxruntime {row['onnxruntime_float32_s']:.3f} s, so onnxruntime takes "
