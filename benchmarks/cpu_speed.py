@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
-            "cpu": _cpu_name(),
+            "cpu": cpu_name(),
             "cpu_bf16_units": cpu_bf16_units(),
             "cpu_bf16_speedup": cpu_bf16_speedup(),
             "torch_threads": torch.get_num_threads(),
@@ -151,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         "matmul_peak_gflops": peaks,
         "models": rows,
     }
-    path = args.json or RESULTS / f"cpu_speed-{_slug(_cpu_name())}.json"
+    path = args.json or RESULTS / f"cpu_speed-{_slug(cpu_name())}.json"
     write_bytes_atomic(path, (json.dumps(document, indent=2) + "\n").encode())
     print(f"wrote {path}")
     return 0
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

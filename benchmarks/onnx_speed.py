@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,8 @@ from hubsr.datasets import dataset_dir, list_images, load_rgb
 from hubsr.export import export_model
 from hubsr.export.onnx import OnnxModel
 from hubsr.protocol import make_lr, modcrop
+
+from cpu_speed import cpu_name  # benchmarks/ is on sys.path when a script in it runs
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = REPO / "model_cards" / "results" / "onnx_speed.json"
@@ -96,32 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "dataset": args.dataset,
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_name(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
-            "onnxruntime": _version("onnxruntime"),
+            "onnxruntime": version("onnxruntime"),
         },
         "models": kept + rows,
     }
     write_bytes_atomic(args.json, (json.dumps(document, indent=2) + "\n").encode())
     print(f"wrote {args.json}")
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
 
 
 if __name__ == "__main__":

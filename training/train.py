@@ -301,7 +301,8 @@ def main(argv=None) -> None:
     # -- model and optimizer ----------------------------------------------------------------------
     model_args = {**json.loads(s.model_args), "scale": s.scale}
     model = hubsr.get_architecture(s.arch)(**model_args)
-    if s.init_from and not (s.resume and ckpt_dir.is_dir()):
+    resuming = s.resume and ckpt_dir.is_dir()
+    if s.init_from and not resuming:  # a resumed run's checkpoint holds the weights
         load_warm_start(model, Path(s.init_from))
         accelerator.print(f"weights from {s.init_from} (warm start)")
     n_params = sum(p.numel() for p in model.parameters())
@@ -315,7 +316,6 @@ def main(argv=None) -> None:
     state = TrainState()
     accelerator.register_for_checkpointing(ema, state)
 
-    resuming = s.resume and ckpt_dir.is_dir()
     if not resuming and out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty; pass --resume or choose another --output")
     accelerator.wait_for_everyone()  # every process has looked before anything is written
