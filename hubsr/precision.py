@@ -5,7 +5,7 @@ Rapids and later; about 5x float32) or AMD Zen 5's AVX-512 BF16 (about 2x on con
 flags alone do not say it: on a Xeon whose AMX a hypervisor hides, ``avx512_bf16`` is present and
 a bf16 convolution runs at 0.7x float32 (measured on one of the project's machines). So where
 the flags are present, hubsr times one 3x3 convolution in both precisions once per process
-(about 30 ms) and uses bf16 only if it is at least :data:`BF16_MIN_SPEEDUP` times faster.
+(about 0.1 s, measured) and uses bf16 only if it is at least :data:`BF16_MIN_SPEEDUP` times faster.
 
 The environment variable ``HUBSR_CPU_BF16`` overrides both: ``1`` claims fast units, ``0``
 denies them (to compare, for numbers that must not depend on a timing, or where the detection
