@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import os
 import platform
-import secrets
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,12 +29,13 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .datasets import dataset_checksum, dataset_dir, list_images, load_rgb
+from .atomic import write_bytes_atomic
 from .errors import HubSRError
-from .imageio import save_image_atomic
+from .imageio import list_images, save_image_atomic
 from .pipeline import resolve_amp_dtype
 from .precision import cpu_bf16_speedup, cpu_bf16_units, precision_name
 from .protocol import PROTOCOL, make_lr, modcrop, score
+from .testsets import dataset_checksum, dataset_dir, load_rgb
 
 __all__ = [
     "benchmark",
@@ -268,29 +268,26 @@ def _environment(model) -> dict:
 
 # -- loading models by name --------------------------------------------------------------------
 def load_benchmark_model(spec: str, scale: int):
-    """``(name, model)`` for ``"bicubic"`` (built at ``scale``), a model folder, a bundled model
-    name, a Hub repo id, or an ``.onnx`` file (run by onnxruntime through
-    :class:`hubsr.export.OnnxModel`, named by its file name). A model of another scale is a
-    :class:`HubSRError`."""
-    from .hub import HubSR
-    from .registry import get_architecture
+    """``(name, model)``: :func:`hubsr.load` of ``spec`` at ``scale`` (``"bicubic"``, a variant,
+    a model folder, a bundled model name, a Hub repo id or an ``.onnx`` file), and the name its
+    results go under: a folder's or file's own name, else ``spec``. A model of another scale is
+    a :class:`HubSRError` in the benchmark's words."""
+    from .errors import ScaleError
+    from .loading import load
 
-    if spec == "bicubic":
-        return "bicubic", get_architecture("bicubic")(scale=scale)
+    try:
+        model = load(spec, scale=scale)
+    except ScaleError as exc:
+        if exc.model_scale is None:
+            raise HubSRError(f"--scale {scale}: {exc.reason}") from None
+        raise HubSRError(
+            f"model {spec} upscales x{exc.model_scale}, but --scale is {scale}; the benchmark "
+            f"protocol needs them equal (use --scale {exc.model_scale})"
+        ) from None
     path = Path(spec).expanduser()
     if path.suffix.lower() == ".onnx":
-        from .export.onnx import OnnxModel
-
-        model, name = OnnxModel(path), path.name
-    else:
-        model = HubSR.from_pretrained(spec)
-        name = path.resolve().name if path.is_dir() else spec
-    if model.scale != scale:
-        raise HubSRError(
-            f"model {spec} upscales x{model.scale}, but --scale is {scale}; the benchmark "
-            f"protocol needs them equal (use --scale {model.scale})"
-        )
-    return name, model
+        return path.name, model
+    return (path.resolve().name if path.is_dir() else spec), model
 
 
 # -- presenting results ------------------------------------------------------------------------
@@ -394,22 +391,3 @@ def plot_psnr_vs_time(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return write_bytes_atomic(path, buffer.getvalue())
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a hidden temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise HubSRError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    return path

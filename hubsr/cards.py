@@ -1,14 +1,13 @@
-"""Model cards (``README.md`` with Hub metadata) and README tables, rendered from benchmark JSON.
+"""Model cards (``README.md`` with Hub metadata), rendered from a model folder and benchmark JSON.
 
 :func:`write_card` turns a model folder plus the JSON written by ``hubsr benchmark --json`` into
 the folder's ``README.md``: YAML front matter with a ``model-index`` whose every result records
 the measurement protocol in ``metric_args``, a three-line usage example, measured results next to
-bicubic and to clearly marked published references, speed, the training recipe, limitations and
-the architecture's citation (the BibTeX in its module docstring). Nothing here runs a model.
-
-:func:`render_results_table` renders the comparison table the repository README shows; the
-README's copy between ``<!-- results:start -->`` and ``<!-- results:end -->`` must equal what
-:func:`render_readme_section` makes from ``model_cards/results/*.json`` (a test checks it).
+bicubic and to clearly marked published references (given by the caller, see
+:func:`load_published`), speed, the training recipe, limitations and the architecture's citation
+(the BibTeX in its module docstring). Without benchmark JSON the card shows what the training
+record (:class:`~hubsr.record.TrainSummary`) measured: the card a training run leaves. Nothing
+here runs a model.
 """
 
 from __future__ import annotations
@@ -20,70 +19,23 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .datasets import BENCHMARK_SETS
+from .atomic import write_bytes_atomic
 from .errors import HubSRError
+from .record import TrainSummary, read_summary
 from .registry import get_architecture
+from .testsets import BENCHMARK_SETS
 
 __all__ = [
-    "PUBLISHED",
-    "PUBLISHED_X2",
-    "PUBLISHED_X3",
-    "PUBLISHED_X4",
-    "README_END",
-    "README_START",
+    "BF16_TOLERANCE_DB",
     "load_benchmark_json",
-    "readme_section",
+    "load_published",
     "render_card",
-    "render_readme_section",
-    "render_results_table",
-    "replace_readme_section",
     "write_card",
 ]
-
-README_START = "<!-- results:start -->"
-README_END = "<!-- results:end -->"
-
-# Published x3 PSNR (dB, Y channel) on Set5 / Set14 / BSD100, as reported in the papers
-# (VDSR's Table 3 for SRCNN). None: not reported for that set.
-PUBLISHED_X3 = {
-    "SRCNN": {
-        "Set5": 32.75,
-        "Set14": 29.30,
-        "BSD100": 28.41,
-        "ref": "Dong et al., TPAMI 2016, trained on ImageNet (as tabulated by Kim et al., "
-        "CVPR 2016; 29.00 on Set14 when trained on T91)",
-    },
-    "ESPCN": {
-        "Set5": 33.13,
-        "Set14": 29.49,
-        "BSD100": None,
-        "ref": "Shi et al., CVPR 2016, trained on ImageNet (29.08 on Set14 when trained on "
-        "T91; the paper reports BSD300/BSD500, not BSD100)",
-    },
-    "VDSR": {"Set5": 33.66, "Set14": 29.77, "BSD100": 28.82, "ref": "Kim et al., CVPR 2016"},
-    "DRRN": {"Set5": 34.03, "Set14": 29.96, "BSD100": 28.95, "ref": "Tai et al., CVPR 2017"},
-    "MemNet": {"Set5": 34.09, "Set14": 30.00, "BSD100": 28.96, "ref": "Tai et al., ICCV 2017"},
-}
 
 # The largest PSNR change (dB, on any of Set5, Set14, BSD100) that lets a model run in bf16 by
 # default (``bf16_safe``); beyond it, float32 stays its default.
 BF16_TOLERANCE_DB = 0.01
-
-# The same references at x2 and x4 (the papers' tables; SRCNN as tabulated by VDSR).
-_VDSR = "Kim et al., CVPR 2016"
-_DRRN = "Tai et al., CVPR 2017"
-_MEMNET = "Tai et al., ICCV 2017"
-PUBLISHED_X2 = {
-    "VDSR": {"Set5": 37.53, "Set14": 33.03, "BSD100": 31.90, "ref": _VDSR},
-    "DRRN": {"Set5": 37.74, "Set14": 33.23, "BSD100": 32.05, "ref": _DRRN},
-    "MemNet": {"Set5": 37.78, "Set14": 33.28, "BSD100": 32.08, "ref": _MEMNET},
-}
-PUBLISHED_X4 = {
-    "VDSR": {"Set5": 31.35, "Set14": 28.01, "BSD100": 27.29, "ref": _VDSR},
-    "DRRN": {"Set5": 31.68, "Set14": 28.21, "BSD100": 27.38, "ref": _DRRN},
-    "MemNet": {"Set5": 31.74, "Set14": 28.26, "BSD100": 27.40, "ref": _MEMNET},
-}
-PUBLISHED = {2: PUBLISHED_X2, 3: PUBLISHED_X3, 4: PUBLISHED_X4}
 
 _TRAIN_SETS = {
     "T91": "T91 (91 images, Yang et al. 2010)",
@@ -104,6 +56,23 @@ def load_benchmark_json(path: str | Path) -> dict:
     return data
 
 
+def load_published(path: str | Path) -> dict[int, dict[str, dict]]:
+    """Published reference PSNR by scale from a JSON file: ``{"3": {"VDSR": {"Set5": 33.66,
+    "Set14": 29.77, "BSD100": 28.82, "ref": "Kim et al., CVPR 2016"}, ...}, ...}`` (dB on Y;
+    null: not reported), as ``release/generate.py`` writes ``model_cards/results/published.json``.
+    """
+    data = _read_json(Path(path), "published-results JSON")
+    table = {}
+    for scale, rows in data.items():
+        if not scale.isdigit() or not isinstance(rows, dict):
+            raise HubSRError(f"{path}: {scale!r} is not a scale with a table of methods")
+        for method, ref in rows.items():
+            if not isinstance(ref, dict) or not isinstance(ref.get("ref"), str):
+                raise HubSRError(f"{path}: x{scale} {method} has no 'ref' (where it is from)")
+        table[int(scale)] = rows
+    return table
+
+
 def _pick(results: list[dict], model: str, tta: bool) -> dict[str, dict]:
     return {r["dataset"]: r for r in results if r["model"] == model and r["tta"] == tta}
 
@@ -122,13 +91,14 @@ def _matches(result: dict, model_dir: Path) -> bool:
 # -- the model card --------------------------------------------------------------------------------
 def render_card(
     model_dir: str | Path,
-    benchmark: dict,
+    benchmark: dict | None,
     tta_benchmark: dict | None = None,
-    train_summary: dict | None = None,
+    train_summary: TrainSummary | dict | None = None,
     train_config: dict | None = None,
     repo_id: str | None = None,
     fast_benchmark: dict | None = None,
     onnx_speed: dict | None = None,
+    published: dict[int, dict[str, dict]] | None = None,
 ) -> str:
     """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
 
@@ -138,13 +108,20 @@ def render_card(
     the precision ``upscale`` picks by default (``hubsr benchmark --dtype auto``): its PSNR goes
     next to the float32 one and its speed into the speed table. ``repo_id`` (default: the folder
     name, which loads a bundled model) is used in the usage example and the model-index.
-    ``onnx_speed``, if given, is the JSON of ``benchmarks/onnx_speed.py``: this model's row
-    goes into the Export section (onnxruntime's time as a multiple of torch's).
+    ``onnx_speed``, if given, is the JSON of ``perf/onnx_speed.py``: this model's row goes into
+    the Export section (onnxruntime's time as a multiple of torch's). ``published`` (scale ->
+    method -> row, see :func:`load_published`) adds the rows of the card's scale to the results
+    table. ``benchmark=None`` renders the card of the training record alone (``train_summary``
+    is then required): its end-of-run PSNR/SSIM, no speed, protocol or model-index.
     """
     model_dir = Path(model_dir)
     config = _read_json(model_dir / "config.json", "model config")
     arch_cls = get_architecture(config.get("architecture", ""))
     name = repo_id or model_dir.name
+    if isinstance(train_summary, dict):
+        train_summary = TrainSummary.from_dict(train_summary)
+    if benchmark is None:
+        return _record_card(model_dir, name, config, arch_cls, train_summary, train_config)
     rows = [r for r in benchmark["results"] if _matches(r, model_dir)]
     if tta_benchmark is not None:
         rows += [r for r in tta_benchmark["results"] if _matches(r, model_dir)]
@@ -173,6 +150,7 @@ def render_card(
         d for d in plain if d not in BENCHMARK_SETS
     ]
     train_sets = _train_sets(train_config)
+    references = {int(k): v for k, v in (published or {}).items()}.get(scale, {})
 
     data = ModelCardData(
         library_name="hubsr",
@@ -196,7 +174,7 @@ def render_card(
         "## Usage\n\n```python\nfrom hubsr import HubSR\n"
         f'model = HubSR.from_pretrained("{name}")\n'
         'model.upscale("input.png").save("output.png")\n```',
-        _results_section(name, plain, tta, bicubic, datasets, scale, train_config),
+        _results_section(name, plain, tta, bicubic, datasets, scale, train_config, references),
         _precision_section(name, plain, fast, datasets),
         _speed_section(plain, tta, datasets, fast),
         _export_section(name, arch_cls, config, onnx_speed),
@@ -210,28 +188,82 @@ def render_card(
     return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
 
 
+def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> str:
+    """The card of a model folder without benchmark JSON: the training record's numbers."""
+    if summary is None:
+        raise HubSRError(
+            f"{model_dir} has no train_summary.json: give benchmark JSON (hubsr benchmark --json)"
+        )
+    scale = config.get("scale", summary.model_args.get("scale"))
+    train_sets = _train_sets(train_config)
+    data = ModelCardData(
+        library_name="hubsr",
+        pipeline_tag="image-to-image",
+        license="mit",
+        tags=[
+            "super-resolution",
+            "image-super-resolution",
+            "hubsr",
+            arch_cls.architecture,
+            f"x{scale}",
+        ],
+        datasets=train_sets or None,
+        metrics=["psnr", "ssim"],
+        model_name=name,
+    )
+    sections = [
+        f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
+        _summary(arch_cls, summary.params, scale),
+        "## Usage\n\n```python\nfrom hubsr import HubSR\n"
+        f'model = HubSR.from_pretrained("{name}")\n'
+        'model.upscale("input.png").save("output.png")\n```',
+        _record_results_section(summary, train_config, scale),
+        _export_section(name, arch_cls, config),
+        _training_section(summary, train_config, train_sets),
+        _time_to_quality_section(model_dir),
+        _limitations_section(scale, train_config, train_sets),
+        _citation_section(arch_cls),
+    ]
+    body = "\n\n".join(section for section in sections if section)
+    return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
+
+
+def _record_results_section(summary: TrainSummary, train_config: dict | None, scale) -> str:
+    lines = ["| Set | PSNR | SSIM |", "|---|---:|---:|"]
+    for dataset, r in summary.results.items():
+        lines.append(f"| {dataset} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
+    selection = Path(str((train_config or {}).get("eval_dir", "Set5"))).name
+    return (
+        f"## Results\n\nx{scale}, PSNR (dB) / SSIM on the Y channel, {scale} border pixels "
+        "cropped, measured by the training script at the end of the run (`hubsr.protocol`). "
+        f"{selection} picked the checkpoint; the other sets were measured once, after training. "
+        "For the full card (bicubic, published references, speed, the protocol's checksums): "
+        "`hubsr benchmark --model FOLDER --model bicubic --json bench.json`, then "
+        "`hubsr card FOLDER --benchmark bench.json`.\n\n" + "\n".join(lines)
+    )
+
+
 def write_card(
     model_dir: str | Path,
-    benchmark: dict | str | Path,
+    benchmark: dict | str | Path | None = None,
     tta_benchmark: dict | str | Path | None = None,
-    train_summary: dict | str | Path | None = None,
+    train_summary: TrainSummary | dict | str | Path | None = None,
     repo_id: str | None = None,
     fast_benchmark: dict | str | Path | None = None,
     onnx_speed: dict | str | Path | None = None,
+    published: dict | str | Path | None = None,
 ) -> Path:
     """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
 
-    JSON arguments may be dicts or paths (``fast_benchmark`` and ``onnx_speed``: see
-    :func:`render_card`).
+    JSON arguments may be dicts or paths (``fast_benchmark``, ``onnx_speed``, ``published``
+    and ``benchmark=None``: see :func:`render_card`).
     ``train_summary`` defaults to the folder's ``train_summary.json``; ``train_config.json``
     is read from the folder when present.
     """
-    from .benchmark import write_bytes_atomic
-
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise HubSRError(f"{model_dir} is not a model folder (no config.json)")
-    if not isinstance(benchmark, dict):
+    if benchmark is not None and not isinstance(benchmark, dict):
         benchmark = load_benchmark_json(benchmark)
     if tta_benchmark is not None and not isinstance(tta_benchmark, dict):
         tta_benchmark = load_benchmark_json(tta_benchmark)
@@ -241,8 +273,10 @@ def write_card(
         onnx_speed = _read_json(Path(onnx_speed), "ONNX speed JSON")
     if train_summary is None and (model_dir / "train_summary.json").is_file():
         train_summary = model_dir / "train_summary.json"
-    if train_summary is not None and not isinstance(train_summary, dict):
-        train_summary = _read_json(Path(train_summary), "training summary")
+    if train_summary is not None and not isinstance(train_summary, (dict, TrainSummary)):
+        train_summary = read_summary(train_summary)
+    if published is not None and not isinstance(published, dict):
+        published = load_published(published)
     config_path = model_dir / "train_config.json"
     train_config = _read_json(config_path, "training config") if config_path.is_file() else None
     text = render_card(
@@ -254,6 +288,7 @@ def write_card(
         repo_id,
         fast_benchmark,
         onnx_speed,
+        published,
     )
     ModelCard(text)  # refuse to write a card the Hub cannot parse
     return write_bytes_atomic(model_dir / "README.md", text.encode())
@@ -334,7 +369,7 @@ def _cell(result: dict | None, metric_digits=(("psnr", 2), ("ssim", 4))) -> str:
     return " / ".join(f"{result[m]:.{d}f}" for m, d in metric_digits)
 
 
-def _results_section(name, plain, tta, bicubic, datasets, scale, train_config) -> str:
+def _results_section(name, plain, tta, bicubic, datasets, scale, train_config, references) -> str:
     header = "| Method | Params | " + " | ".join(datasets) + " | Source |"
     rule = "|---|---:|" + "---:|" * len(datasets) + "---|"
     lines = [header, rule]
@@ -347,10 +382,9 @@ def _results_section(name, plain, tta, bicubic, datasets, scale, train_config) -
     if tta:
         cells = " | ".join(_cell(tta.get(d)) for d in datasets)
         lines.append(f"| **{name}** + x8 TTA | {_params(params)} | {cells} | measured (hubsr) |")
-    if scale in PUBLISHED:
-        for method, ref in PUBLISHED[scale].items():
-            cells = " | ".join("—" if ref.get(d) is None else f"{ref[d]:.2f}" for d in datasets)
-            lines.append(f"| {method} | | {cells} | published: {ref['ref']} |")
+    for method, ref in references.items():
+        cells = " | ".join("—" if ref.get(d) is None else f"{ref[d]:.2f}" for d in datasets)
+        lines.append(f"| {method} | | {cells} | published: {ref['ref']} |")
     note = (
         f"x{scale}, PSNR (dB) / SSIM on the Y channel, {scale} border pixels cropped. "
         "*Measured* rows were computed by `hubsr benchmark` on the files described under "
@@ -462,7 +496,7 @@ def _export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None =
             f"(float32, {machine['threads']} thread{'s' * (machine['threads'] != 1)} on "
             f"{machine['cpu']}, "
             f"{onnx_speed['dataset']} seconds per image, each image timed both ways in turn; "
-            f"`python benchmarks/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
+            f"`python perf/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
             f"onnxruntime {row['onnxruntime_float32_s']:.3f} s, so onnxruntime takes "
             f"**{row['onnx_over_torch']:.2f}x** torch's time; outputs within "
             f"{row['max_grey_level_difference']} grey level(s)."
@@ -494,7 +528,9 @@ def _protocol_section(row: dict, plain: dict) -> str:
     return "\n".join(lines)
 
 
-def _training_section(summary: dict | None, config: dict | None, train_sets: list[str]) -> str:
+def _training_section(
+    summary: TrainSummary | None, config: dict | None, train_sets: list[str]
+) -> str:
     parts = ["## Training"]
     if summary is None and config is None:
         parts.append("No `train_summary.json` or `train_config.json` was found in the folder.")
@@ -506,19 +542,20 @@ def _training_section(summary: dict | None, config: dict | None, train_sets: lis
             data += ' = the "291" set of VDSR, DRRN and MemNet'
         parts.append(f"Data: {data}.")
     if summary is not None:
-        minutes = summary.get("train_seconds", 0) / 60
+        minutes = summary.train_seconds / 60
         facts = [
-            f"- architecture `{summary.get('arch')}` with arguments "
-            f"`{json.dumps(summary.get('model_args', {}), sort_keys=True)}`",
-            f"- {summary.get('steps', '?')} steps in {minutes:.1f} minutes of training on "
-            f"{summary.get('device', '?')} ({summary.get('processes', '?')} process(es), "
-            f"torch {summary.get('torch', '?')})",
-            f"- released weights: step {summary.get('best_step', '?')}, the best on the "
+            f"- architecture `{summary.arch}` with arguments "
+            f"`{json.dumps(summary.model_args, sort_keys=True)}`",
+            f"- {summary.steps} steps in {minutes:.1f} minutes of training on "
+            f"{summary.device} ({summary.processes} process(es), torch {summary.torch})",
+            f"- released weights: step {summary.best_step}, the best on the "
             f"selection set ({Path(str((config or {}).get('eval_dir', 'Set5'))).name} PSNR)",
         ]
-        if summary.get("notes"):
-            facts.append(f"- {summary['notes']}")
-        results = summary.get("results") or {}
+        if summary.git_commit or summary.hubsr_version:
+            facts.append(f"- code: {_code_words(summary)}")
+        if summary.notes:
+            facts.append(f"- {summary.notes}")
+        results = summary.results
         if results:
             measured = ", ".join(
                 f"{k} {v['psnr']:.2f} dB" for k, v in results.items() if "psnr" in v
@@ -532,6 +569,17 @@ def _training_section(summary: dict | None, config: dict | None, train_sets: lis
             + "\n```"
         )
     return "\n\n".join(parts)
+
+
+def _code_words(summary: TrainSummary) -> str:
+    """The code version of the training record, in words."""
+    if summary.git_commit is None:
+        words = "not from a git checkout"
+    else:
+        words = f"commit `{summary.git_commit}`"
+        if summary.git_diff_sha256:
+            words += f" with uncommitted changes (`git diff HEAD` sha256 {summary.git_diff_sha256})"
+    return words + (f", hubsr {summary.hubsr_version}" if summary.hubsr_version else "")
 
 
 def _time_to_quality_section(model_dir: Path) -> str:
@@ -616,94 +664,6 @@ def _citation_section(arch_cls) -> str:
         f"## Citation\n\nIf you use this model, please cite the {arch_cls.__name__} paper:\n\n"
         "```bibtex\n" + "\n\n".join(entries) + "\n```"
     )
-
-
-# -- the repository README table ------------------------------------------------------------------
-def render_results_table(
-    benchmark: dict, tta_benchmark: dict | None = None, fast_benchmark: dict | None = None
-) -> str:
-    """Markdown table of every model in the benchmark JSON(s): PSNR / SSIM per set, params and
-    seconds per image; one row per model, plus one per model with TTA results. With
-    ``fast_benchmark`` (``hubsr benchmark --dtype auto``) the seconds are those of the default
-    precision, named in each cell; PSNR and SSIM always come from ``benchmark`` (float32)."""
-    results = list(benchmark["results"])
-    if tta_benchmark is not None:
-        results += tta_benchmark["results"]
-    if not results:
-        raise HubSRError("the benchmark JSON holds no results")
-    scales = sorted({r["scale"] for r in results})
-    if len(scales) != 1:
-        raise HubSRError(f"the benchmark JSON mixes scales {scales}; render one scale at a time")
-    present = {r["dataset"] for r in results}
-    datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
-    timed = "BSD100" if "BSD100" in datasets else datasets[-1]
-    scale = scales[0]
-    fast = list(fast_benchmark["results"]) if fast_benchmark is not None else []
-    which = ", default precision" if fast else ""
-    header = (
-        f"| Model (x{scale}) | Params | "
-        + " | ".join(f"{d} PSNR / SSIM" for d in datasets)
-        + f" | CPU s/img ({timed}{which}) |"
-    )
-    lines = [header, "|---|---:|" + "---:|" * len(datasets) + "---:|"]
-    for tta in (False, True):
-        for model in _model_names(results):
-            rows = _pick(results, model, tta)
-            if not rows:
-                continue
-            label = f"{model} + x8 TTA" if tta else model
-            params = next(iter(rows.values()))["params"]
-            cells = " | ".join(_cell(rows.get(d)) for d in datasets)
-            timing = _pick(fast, model, tta).get(timed) or rows.get(timed)
-            seconds = "—" if timing is None else f"{timing['seconds_per_image']:.3f}"
-            if fast and timing is not None:
-                seconds += f" ({_SHORT_PRECISION.get(_precision(timing), _precision(timing))})"
-            lines.append(f"| {label} | {params:,} | {cells} | {seconds} |")
-    return "\n".join(lines)
-
-
-_SHORT_PRECISION = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
-
-
-def render_readme_section(
-    benchmark: dict,
-    tta_benchmark: dict | None = None,
-    fast_benchmark: dict | None = None,
-    other_scales: list[tuple[dict, dict | None, dict | None]] = (),
-) -> str:
-    """The README text between the results markers (markers excluded): one table for the
-    scale of ``benchmark``, then one per ``(benchmark, tta, fast)`` of ``other_scales``."""
-    tables = [render_results_table(benchmark, tta_benchmark, fast_benchmark)]
-    tables += [render_results_table(*jsons) for jsons in other_scales]
-    return (
-        "\n<!-- Generated by release/generate.py from model_cards/results/*.json; "
-        "do not edit by hand. -->\n\n"
-        + "\n\n".join(tables)
-        + "\n\nPSNR/SSIM on Y, border = scale, MATLAB-bicubic LR (see `hubsr.protocol`), "
-        "computed in float32. Timings are from one machine and run; see each model card for "
-        "details.\n\n"
-        "![PSNR against CPU time](model_cards/results/psnr_vs_time.png)\n\n"
-        "![Set14 crops: HR, bicubic and each model](model_cards/results/comparison.png)\n"
-    )
-
-
-def readme_section(text: str) -> str | None:
-    """The text between the results markers of a README, or ``None`` without markers."""
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < 0:
-        return None
-    if end < start:
-        raise HubSRError(f"{README_END} comes before {README_START}")
-    return text[start + len(README_START) : end]
-
-
-def replace_readme_section(text: str, section: str) -> str:
-    """``text`` with the part between the markers replaced by ``section``; markers are appended
-    (under a ``## Results`` heading) if absent."""
-    if readme_section(text) is None:
-        return f"{text.rstrip()}\n\n## Results\n\n{README_START}{section}{README_END}\n"
-    start, end = text.find(README_START), text.find(README_END)
-    return text[: start + len(README_START)] + section + text[end:]
 
 
 def _device_words(device: str) -> str:

@@ -8,6 +8,7 @@ and ``HubSR.from_pretrained`` rebuilds the right subclass from that file alone. 
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .bundled import find_bundled_model
-from .errors import HubSRError
-from .registry import get_architecture
+from .bundled import bundled_models, find_bundled_model
+from .errors import HubSRError, UnknownModelError
+from .registry import ALIASES, alias_variant, find_variant, get_architecture, list_variants
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -50,6 +51,8 @@ class HubSR(
     - ``in_channels`` (int): channels of input and output, 3 for RGB models;
     - ``size_multiple`` (int, class attribute): the input is padded to a multiple of this;
     - ``bf16_safe`` (bool, class attribute): whether CUDA bf16 inference is accurate enough.
+    - ``weightless`` (bool, class attribute): no learned parameters (bicubic), so a variant
+      name alone loads it, without ``model.safetensors``.
 
     ``forward`` maps a float batch ``N x C x H x W`` in [0, 1] to ``N x C x sH x sW`` (unclamped).
     """
@@ -57,6 +60,7 @@ class HubSR(
     architecture: str = ""
     size_multiple: int = 1
     bf16_safe: bool = True
+    weightless: bool = False
     scale: int
     in_channels: int = 3
 
@@ -90,8 +94,13 @@ class HubSR(
         token: str | bool | None = None,
         map_location: str | torch.device = "cpu",
     ):
-        """Load a model from a folder, a bundled model name, a Hub repo id, or a spandrel-layout
-        ``.safetensors`` file (:mod:`hubsr.export.spandrel`).
+        """Load a model from a folder, a bundled model name, a weightless variant name
+        (``bicubic-x2``; ``bicubic`` is ``bicubic-x3``), a Hub repo id (``user/repo``), or a
+        spandrel-layout ``.safetensors`` file (:mod:`hubsr.export.spandrel`).
+        :func:`hubsr.load` adds a ``scale`` check, ONNX files and ``offline=``.
+
+        A name that is none of these raises :class:`~hubsr.errors.UnknownModelError`, which
+        lists the known names; a variant whose weights are not bundled says so.
 
         On the base class the subclass is chosen by ``architecture`` in ``config.json``; on a
         subclass the config must name that subclass (or one of its own subclasses). Folders and
@@ -108,6 +117,15 @@ class HubSR(
             if not isinstance(model, cls):
                 raise HubSRError(
                     f"{file} holds a {type(model).__name__} model, not a {cls.__name__}"
+                )
+            return model.to(map_location).eval()
+        variant = _weightless_variant(str(pretrained_model_name_or_path))
+        if variant is not None:  # nothing to read: the name is the whole model
+            model = variant.build()
+            if not isinstance(model, cls):
+                raise HubSRError(
+                    f"{pretrained_model_name_or_path} is a {type(model).__name__} model, "
+                    f"not a {cls.__name__}"
                 )
             return model.to(map_location).eval()
         config_path, weights_path = _resolve_files(
@@ -197,6 +215,8 @@ def _resolve_files(name: str, **hub_kwargs) -> tuple[Path, Path]:
         bundled = find_bundled_model(name)
         if bundled is not None:
             folder = bundled
+        elif "/" not in name:  # no folder, no bundled model and no user/repo: never the network
+            raise _unknown_name(name)
     if folder.is_dir():
         config, weights = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         for path in (config, weights):
@@ -206,6 +226,38 @@ def _resolve_files(name: str, **hub_kwargs) -> tuple[Path, Path]:
     if folder.exists():
         raise HubSRError(f"{name} is a file; pass the model folder that holds {CONFIG_NAME}")
     return _download(name, **hub_kwargs)
+
+
+def _weightless_variant(name: str):
+    """The variant ``name`` (or the alias ``name``) stands for, if its model has no weights and
+    no folder or bundled model has that name; else None."""
+    if Path(name).expanduser().exists() or find_bundled_model(name) is not None:
+        return None
+    variant = find_variant(alias_variant(name) or name)
+    return variant if variant is not None and variant.cls.weightless else None
+
+
+def _unknown_name(name: str) -> HubSRError:
+    """The error for a name that is no folder, bundled model, weightless variant or repo id."""
+    bundled = list(bundled_models())
+    variant = find_variant(name)
+    if variant is not None:
+        return HubSRError(
+            f"{name} is a hubsr variant ({variant.architecture} x{variant.scale}), but no weights "
+            f"of it are bundled (bundled models: {', '.join(bundled) or 'none'}); load a model "
+            f"folder or Hub repo (user/{name}) that holds them, or build it untrained with "
+            f"hubsr.create_model({name!r})"
+        )
+    known = [*bundled, *ALIASES]
+    others = [v for v in list_variants() if v not in bundled]
+    suggestion = None
+    for pool in (known, others):  # a bundled name first: it is what most people meant
+        lowered = {n.lower(): n for n in pool}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        if close:
+            suggestion = lowered[close[0]]
+            break
+    return UnknownModelError(name, known, others, suggestion)
 
 
 def _download(repo_id: str, **hub_kwargs) -> tuple[Path, Path]:

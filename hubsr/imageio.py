@@ -20,7 +20,9 @@ which always returns a PIL image, warns when it has to drop the low 8 bits. 16-b
 (``I;16``) is a PIL mode and loads with all its bits either way.
 
 :func:`save_image_atomic` writes to a hidden temporary file beside the target and renames it
-over the target, so a reader sees the old file or the complete new one, never a partial one.
+over the target (:mod:`hubsr.atomic`), so a reader sees the old file or the complete new one,
+never a partial one. :func:`list_images` lists the images of a folder, for the benchmark sets,
+the training folders and the upscale command alike.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import threading
 import warnings
 import zlib
@@ -39,12 +40,16 @@ from typing import NamedTuple
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .atomic import write_atomic
 from .errors import HubSRError
+from .rounding import round_half_up
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
     "ImageHeader",
     "LoadedImage",
+    "list_images",
     "load_image",
     "read_header",
     "read_image",
@@ -52,6 +57,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: a large camera photo; x4 of it is already 2.4 GB RGB
+# What a folder of images holds: the files list_images takes (any_format: all Pillow reads).
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 # Pillow decodes these PNG raw modes (16 bits per channel, with colour or alpha) to 8 bits.
 _PNG_DEEP_RAWMODES = {"RGB;16B": 3, "RGBA;16B": 4, "LA;16B": 2}
@@ -133,6 +140,38 @@ def read_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedIma
             (LZW, JPEG, ...) tifffile decodes only with the ``imagecodecs`` package.
     """
     return _read(src, _check_limit(max_pixels), keep_deep=True)
+
+
+def list_images(
+    folder: str | os.PathLike, *, any_format: bool = False, unique_stems: bool = True
+) -> list[Path]:
+    """The image files directly inside ``folder``, sorted by name: those whose suffix is one of
+    :data:`IMAGE_SUFFIXES` (any case), or with ``any_format`` any that Pillow reads. Hidden
+    files (``.NAME``) are left out.
+
+    Raises:
+        HubSRError: ``folder`` is not a folder or holds no image; with ``unique_stems``, two
+            images share a stem (``baby.png``, ``baby.bmp``), which results named by stem cannot
+            tell apart.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HubSRError(f"image folder {folder} does not exist")
+    suffixes = set(Image.registered_extensions()) if any_format else IMAGE_SUFFIXES
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
+    )
+    if not files:
+        listed = "" if any_format else f" ({', '.join(IMAGE_SUFFIXES)})"
+        raise HubSRError(f"{folder} holds no image files{listed}")
+    if unique_stems:
+        stems = [p.stem for p in files]
+        duplicates = sorted({s for s in stems if stems.count(s) > 1})
+        if duplicates:
+            raise HubSRError(f"{folder} holds several files named {', '.join(duplicates)}")
+    return files
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -315,7 +354,7 @@ def _decode_tiff16(file, name: str) -> np.ndarray:
     if pixels.shape[2] == 4 and extra and extra[0] == _TIFF_ASSOCIATED_ALPHA:
         alpha = pixels[:, :, 3:].astype(np.float64)
         rgb = np.where(alpha > 0, pixels[:, :, :3] * 65535.0 / np.maximum(alpha, 1), 0)
-        pixels[:, :, :3] = np.clip(np.floor(rgb + 0.5), 0, 65535)
+        pixels[:, :, :3] = round_half_up(rgb, 65535)
     return pixels
 
 
@@ -364,23 +403,14 @@ def save_image_atomic(img, path, *, icc_profile: bytes | None = None, **params) 
     path = Path(path)
     fmt = _format_for(path)
     write = _writer(img, fmt, path, icc_profile, params)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        file = open(tmp, "xb")  # noqa: SIM115  (closed below; "x": never reuse an existing file)
-    except OSError as exc:
-        raise HubSRError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with file:
+
+    def write_or_explain(file) -> None:
+        try:
             write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, (OSError, ValueError, KeyError)):
+        except (OSError, ValueError, KeyError) as exc:  # e.g. a mode the format cannot store
             raise HubSRError(f"cannot save {path}: {exc}") from None
-        raise
-    return path
+
+    return write_atomic(path, write_or_explain, make_parents=False)
 
 
 def _writer(img, fmt: str, path: Path, icc: bytes | None, params: dict):

@@ -26,6 +26,7 @@ from .errors import HubSRError
 from .imageio import DEFAULT_MAX_PIXELS, read_image
 from .precision import default_amp_dtype
 from .resize import imresize
+from .rounding import round_half_up
 
 __all__ = ["check_tiling", "resolve_amp_dtype", "resolve_device", "upscale"]
 
@@ -369,13 +370,13 @@ def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> torch.Tenso
 
 
 def _to_integers(img: torch.Tensor, dtype) -> np.ndarray:
-    """Clamp to [0, 1], scale to the dtype's maximum and round half up (MATLAB's ``im2uint8``).
+    """Scale to the dtype's maximum, round half up and saturate (MATLAB's ``im2uint8``).
 
     In torch, on all cores: the HR output is ``scale**2`` times the input, so single-threaded
     numpy here would cost a sizeable fraction of a fast model's forward pass.
     """
     max_value = np.iinfo(dtype).max
-    rounded = img.clamp(0.0, 1.0).mul_(max_value).add_(0.5).floor_()
+    rounded = round_half_up(img, max_value, scale=max_value)
     if dtype == np.uint8:
         return rounded.to(torch.uint8).numpy()
     return rounded.to(torch.int32).numpy().astype(dtype)

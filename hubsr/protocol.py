@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .metrics import psnr, ssim
-from .resize import imresize, to_uint8
+from .resize import imresize
+from .rounding import to_uint8
 
 PROTOCOL = {
     "hr": "cropped to a multiple of the scale (top-left)",

@@ -14,19 +14,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .atomic import atomic_folder
 from .errors import HubSRError
+from .record import MODEL_FILES, RECORD_FILES
 
 __all__ = ["HUB_FILES", "RECORD_FILES", "hub_files", "push_to_hub", "stage_for_hub"]
 
-HUB_FILES = ("README.md", "config.json", "model.safetensors")
-RECORD_FILES = (
-    "train_config.json",
-    "train_summary.json",
-    "metrics.jsonl",
-    "train.log",
-    "training_curve.png",
-    "time_to_psnr.json",
-)
+HUB_FILES = MODEL_FILES  # with RECORD_FILES: hubsr.record.ARTIFACTS, all a Hub repo holds
 
 
 def hub_files(model_dir: str | os.PathLike) -> list[Path]:
@@ -60,16 +54,9 @@ def stage_for_hub(model_dir: str | os.PathLike, dest: str | os.PathLike) -> Path
     dest = Path(dest).expanduser()
     if dest.exists():
         raise HubSRError(f"{dest} exists; stage into a new folder")
-    partial = dest.with_name(f".{dest.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    try:
-        partial.mkdir(parents=True)
+    with atomic_folder(dest) as partial:
         for file in files:
             shutil.copy2(file, partial / file.name)
-        partial.rename(dest)
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise HubSRError(f"cannot write {dest}: {exc.strerror or exc}") from None
     return dest
 
 

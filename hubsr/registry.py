@@ -1,10 +1,27 @@
-"""Architecture registry: name -> HubSR subclass, filled by explicit decorators (no scans)."""
+"""Registries filled by explicit calls (no scans): architectures and their named variants.
+
+An *architecture* is a :class:`hubsr.HubSR` subclass, registered by its ``architecture`` name
+with :func:`register`. A *variant* is data: a name and the constructor arguments of one
+architecture, registered at the bottom of that architecture's module with
+:func:`register_variants` (timm style). The variant name is what users type: the bundled model
+folder, the Hub repo name and ``train.py --model NAME`` are all called by it.
+"""
 
 from __future__ import annotations
 
-from .errors import HubSRError
+import inspect
+import json
+from dataclasses import dataclass
+
+from .errors import HubSRError, ScaleError
 
 _ARCHITECTURES: dict[str, type] = {}
+_VARIANTS: dict[str, Variant] = {}
+
+# Names that stand for a variant at the scale the caller asks for (3 if none): ``bicubic`` is
+# the weightless baseline at any scale it has a variant of (``bicubic-x2`` ... ``bicubic-x4``).
+ALIASES = ("bicubic",)
+DEFAULT_ALIAS_SCALE = 3
 
 
 def register(cls):
@@ -28,3 +45,91 @@ def get_architecture(name: str) -> type:
 def list_architectures() -> list[str]:
     """Sorted names of all registered architectures."""
     return sorted(_ARCHITECTURES)
+
+
+# -- variants ------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Variant:
+    """A named set of constructor arguments of one architecture (``args`` includes ``scale``)."""
+
+    name: str
+    cls: type
+    args: dict
+
+    @property
+    def architecture(self) -> str:
+        return self.cls.architecture
+
+    @property
+    def scale(self) -> int:
+        return self.args["scale"]
+
+    @property
+    def config(self) -> dict:
+        """What ``save_pretrained`` writes to ``config.json`` for this variant: every
+        constructor argument (defaults filled in, JSON values) plus ``architecture``."""
+        params = list(inspect.signature(self.cls.__init__).parameters.values())[1:]
+        full = {p.name: p.default for p in params} | self.args
+        return {"architecture": self.architecture, **json.loads(json.dumps(full))}
+
+    def build(self, **overrides):
+        """A fresh, untrained model of this variant; ``overrides`` replace its arguments."""
+        try:
+            return self.cls(**{**self.args, **overrides})
+        except (TypeError, ValueError) as exc:  # an unknown argument, or a value __init__ rejects
+            raise HubSRError(f"{self.name} with {overrides}: {exc}") from None
+
+
+def register_variants(cls, variants: dict[str, dict]) -> None:
+    """Register named constructor arguments of ``cls`` (each must give ``scale``); an argument
+    ``cls`` does not take fails here, at import, not when the variant is first built."""
+    signature = inspect.signature(cls.__init__)
+    for name, args in variants.items():
+        if name in _VARIANTS or name in ALIASES:
+            raise RuntimeError(f"variant {name!r} registered twice")
+        if "scale" not in args:
+            raise RuntimeError(f"variant {name!r} must give its scale")
+        signature.bind(None, **args)  # TypeError for a misspelt argument
+        _VARIANTS[name] = Variant(name, cls, dict(args))
+
+
+def get_variant(name: str) -> Variant:
+    """The variant called ``name``; a clear error listing the known names otherwise."""
+    try:
+        return _VARIANTS[name]
+    except KeyError:
+        known = ", ".join(_VARIANTS)
+        raise HubSRError(f"unknown variant {name!r}; known variants: {known}") from None
+
+
+def find_variant(name: str) -> Variant | None:
+    return _VARIANTS.get(name)
+
+
+def list_variants() -> list[str]:
+    """Names of all registered variants, in registration order (by module, then as written)."""
+    return list(_VARIANTS)
+
+
+def create_model(name: str, **overrides):
+    """A fresh (untrained) model of variant ``name``, as timm's ``create_model``; keyword
+    ``overrides`` replace the variant's arguments. ``create_model("edsr-x2")`` is the EDSR
+    baseline (64 channels, 16 blocks) at x2. Trained weights: :func:`hubsr.load`."""
+    return get_variant(name).build(**overrides)
+
+
+def alias_variant(name: str, scale: int | None = None) -> str | None:
+    """The variant an alias (:data:`ALIASES`) stands for at ``scale`` (default 3), e.g.
+    ``bicubic`` -> ``bicubic-x3``; None if ``name`` is no alias. A scale the alias has no
+    variant of raises :class:`ScaleError` naming the scales it has."""
+    if name not in ALIASES:
+        return None
+    scale = DEFAULT_ALIAS_SCALE if scale is None else scale
+    target = f"{name}-x{scale}"
+    if target not in _VARIANTS:
+        family = [v for v in _VARIANTS.values() if v.name.startswith(f"{name}-x")]
+        scales = sorted(v.scale for v in family)
+        have = ", ".join(map(str, scales[:-1])) + f" and {scales[-1]}" if scales else "none"
+        cls = family[0].cls.__name__ if family else name
+        raise ScaleError(name, scale, None, [], reason=f"{cls} supports scales {have}, got {scale}")
+    return target

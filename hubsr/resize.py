@@ -9,7 +9,7 @@ Its details matter to the last grey level, so they are reproduced here exactly:
 - symmetric (mirror, edge pixel repeated) padding at the borders;
 - the dimension with the smaller scale is resized first, height first on ties;
 - **uint8 input is rounded back to uint8 after each 1-D pass; float input is never rounded**
-  (the caller rounds once, e.g. with :func:`to_uint8`).
+  (the caller rounds once, e.g. with :func:`hubsr.rounding.to_uint8`).
 
 Each 1-D pass is a sum over a handful of taps, done in float64 in the same order as MATLAB, so
 the numpy path and the torch path (CPU float64) reproduce published MATLAB LR images bit for bit.
@@ -24,7 +24,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-__all__ = ["imresize", "output_size", "to_uint8"]
+from .rounding import round_half_up
+
+__all__ = ["imresize", "output_size"]
 
 _KERNEL_WIDTH = 4.0  # support of the a = -0.5 cubic kernel, in input pixels
 
@@ -111,20 +113,6 @@ def _resize_axis_torch(img: torch.Tensor, dim: int, out_len: int, scale: float) 
     return out
 
 
-def _round_uint8(x):
-    # MATLAB's uint8() rounds half away from zero and saturates.
-    if isinstance(x, torch.Tensor):
-        return torch.floor(x + 0.5).clamp_(0, 255)
-    return np.clip(np.floor(x + 0.5), 0, 255)
-
-
-def to_uint8(img):
-    """Round a float image in [0, 1] to uint8 like MATLAB's ``im2uint8`` (half away from zero)."""
-    if isinstance(img, torch.Tensor):
-        return _round_uint8(img * 255).to(torch.uint8)
-    return _round_uint8(np.asarray(img, dtype=np.float64) * 255).astype(np.uint8)
-
-
 def imresize(img, scale_or_size):
     """Resize like MATLAB ``imresize(img, scale_or_size, 'bicubic')``.
 
@@ -163,7 +151,7 @@ def imresize(img, scale_or_size):
         else:
             work = _resize_axis_numpy(work, dims[d], size[d], scales[d])
         if is_uint8:
-            work = _round_uint8(work)
+            work = round_half_up(work)  # MATLAB's uint8() of each pass
     if isinstance(work, torch.Tensor):
         return work.to(torch.uint8) if is_uint8 else work
     return work.astype(np.uint8) if is_uint8 else work.astype(img.dtype, copy=False)

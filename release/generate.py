@@ -8,8 +8,10 @@ plus bicubic, at each scale the bundled models have:
    reproduced baselines of ``NO_TTA``; TTA does not change bicubic) -> benchmark-tta.json, and
    again in the precision ``upscale`` picks by default on this machine (``--dtype auto``: bf16
    on a CPU with bf16 units) -> benchmark-auto.json;
-2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed, and
-   the ONNX speed ratio of results/onnx_speed.json (``python benchmarks/onnx_speed.py``);
+2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed, the
+   ONNX speed ratio of results/onnx_speed.json (``python perf/onnx_speed.py``) and the
+   published references of ``published.py``, which also go to results/published.json (read by
+   ``hubsr report``);
 3. results/psnr_vs_time.png (x3 Set14 PSNR against CPU seconds per image, float32);
 4. results/comparison.png: the same 80x80 HR crops of Set14 baboon, comic, zebra and ppt3,
    enlarged 3x with nearest neighbour, for HR, bicubic and each x3 model, with whole-image
@@ -32,18 +34,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time, write_bytes_atomic
+from hubsr.atomic import write_bytes_atomic
+from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time
 from hubsr.bundled import bundled_models, bundled_scale
-from hubsr.cards import (
-    load_benchmark_json,
-    render_readme_section,
-    replace_readme_section,
-    write_card,
-)
+from hubsr.cards import load_benchmark_json, write_card
 from hubsr.cli import main as hubsr_main
-from hubsr.datasets import BENCHMARK_SETS, dataset_dir, load_rgb
 from hubsr.imageio import save_image_atomic
 from hubsr.protocol import make_lr, modcrop, score
+from hubsr.testsets import BENCHMARK_SETS, dataset_dir, load_rgb
+
+from published import PUBLISHED, published_json  # release/ is on sys.path when this script runs
+from readme_table import render_readme_section, replace_readme_section
 
 REPO = Path(__file__).resolve().parent.parent
 CARDS = REPO / "model_cards"
@@ -60,9 +61,10 @@ def results_json(scale: int, kind: str = "plain") -> Path:
 
 
 BENCHMARK_JSON = results_json(SCALE)
-# onnxruntime against torch per model, from benchmarks/onnx_speed.py (run apart: it exports).
+# onnxruntime against torch per model, from perf/onnx_speed.py (run apart: it exports).
 ONNX_SPEED_JSON = RESULTS / "onnx_speed.json"
 TTA_JSON = results_json(SCALE, "tta")
+PUBLISHED_JSON = RESULTS / "published.json"
 
 # Reproductions of published baselines: their papers report no self-ensemble, and x8 TTA of the
 # networks that run at HR resolution (VDSR, SRCNN) would take most of this script's time.
@@ -120,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
 
     jsons = {scale: _load_jsons(scale) for scale in scales}
     onnx_speed = ONNX_SPEED_JSON if ONNX_SPEED_JSON.is_file() else None
+    print(f"wrote {write_bytes_atomic(PUBLISHED_JSON, published_json().encode())}")
     for name, folder in models.items():
         plain, tta, fast = jsons[scale_of[name]]
-        card = write_card(folder, plain, tta, fast_benchmark=fast, onnx_speed=onnx_speed)
+        card = write_card(
+            folder, plain, tta, fast_benchmark=fast, onnx_speed=onnx_speed, published=PUBLISHED
+        )
         print(f"wrote {card}")
     x3 = [n for n in names if scale_of[n] == SCALE]
     plain_x3 = jsons[SCALE][0]

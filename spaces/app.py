@@ -14,7 +14,6 @@ a private temporary folder, removed when the app exits or is stopped by SIGTERM 
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import shutil
 import signal
@@ -27,7 +26,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from hubsr import HubSR, HubSRError, get_architecture
+import hubsr
+from hubsr import HubSR, HubSRError
 from hubsr.bundled import DEFAULT_MODEL, bundled_models, default_model
 from hubsr.imageio import read_header, read_image, save_image_atomic
 
@@ -79,23 +79,17 @@ def _refuse(message: str, title: str = "Cannot upscale") -> gr.Error:
 
 
 # -- models (loaded once per process) -------------------------------------------------------------
-MODELS: dict[str, HubSR] = {
-    name: HubSR.from_pretrained(folder) for name, folder in bundled_models().items()
-}
+MODELS: dict[str, HubSR] = {name: hubsr.load(folder) for name, folder in bundled_models().items()}
 SCALES = sorted({model.scale for model in MODELS.values()}) or [3]
+# The slider's left side at every scale offered (and the "bicubic" choice): weightless variants.
+BASELINES: dict[int, HubSR] = {scale: hubsr.load(BICUBIC, scale=scale) for scale in SCALES}
 START_MODEL = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else next(iter(MODELS), BICUBIC)
 START_SCALE = MODELS[START_MODEL].scale if START_MODEL in MODELS else SCALES[0]
 
 
-@functools.cache
-def bicubic_model(scale: int) -> HubSR:
-    """The MATLAB-bicubic baseline at ``scale`` (weightless; built once per scale)."""
-    return get_architecture(BICUBIC)(scale=scale).eval()
-
-
 def get_model(name: str, scale: int) -> HubSR:
     if name == BICUBIC:
-        return bicubic_model(scale)
+        return BASELINES[scale]
     if name not in MODELS:
         known = ", ".join([*MODELS, BICUBIC])
         raise _refuse(f"Unknown model {name!r}; this Space has: {known}.")
@@ -175,7 +169,7 @@ def run(
         result = model.upscale(img, tile=tile, tta=tta, progress=True)
         seconds = time.perf_counter() - start
         start = time.perf_counter()
-        baseline = result if model_name == BICUBIC else bicubic_model(model.scale).upscale(img)
+        baseline = result if model_name == BICUBIC else BASELINES[model.scale].upscale(img)
         bicubic_seconds = time.perf_counter() - start
     except HubSRError as exc:
         raise _refuse(_tidy(exc, path, name), title="Cannot upscale this image") from None

@@ -13,8 +13,9 @@ from PIL import Image
 from hubsr import HubSRError, get_architecture
 from hubsr.benchmark import benchmark, format_table, match_lr_files
 from hubsr.cli import main
-from hubsr.datasets import dataset_checksum, dataset_dir, list_images, load_rgb
+from hubsr.imageio import list_images
 from hubsr.protocol import PROTOCOL, make_lr, modcrop
+from hubsr.testsets import dataset_checksum, dataset_dir, load_rgb
 
 SET5 = ["baby", "bird", "butterfly", "head", "woman"]
 

@@ -18,7 +18,7 @@ from hubsr import HubSR
 from hubsr.benchmark import benchmark
 from hubsr.bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, bundled_scale
 from hubsr.cards import BF16_TOLERANCE_DB, load_benchmark_json
-from hubsr.datasets import BENCHMARK_SETS
+from hubsr.testsets import BENCHMARK_SETS
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "model_cards" / "results"
 BUNDLED = bundled_models()

@@ -1,4 +1,7 @@
-"""Model cards parse as Hub cards with a model-index; the README table is what the JSON renders."""
+"""Model cards parse as Hub cards with a model-index; the README table is what the JSON renders.
+
+The README table and the published references are release tooling (``release/``), not library.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +16,23 @@ from PIL import Image
 
 from hubsr import HubSRError, get_architecture
 from hubsr.benchmark import benchmark
-from hubsr.cards import (
+from hubsr.cards import load_published, write_card
+from hubsr.cli import main
+from hubsr.testsets import BENCHMARK_SETS, dataset_dir, load_rgb
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "model_cards" / "results"
+sys.path.insert(0, str(REPO / "release"))
+
+from published import PUBLISHED, published_json  # noqa: E402
+from readme_table import (  # noqa: E402
     README_END,
     README_START,
     readme_section,
     render_readme_section,
     render_results_table,
     replace_readme_section,
-    write_card,
 )
-from hubsr.cli import main
-from hubsr.datasets import BENCHMARK_SETS, dataset_dir, load_rgb
-
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "model_cards" / "results"
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,7 @@ def measured(tmp_path_factory):
 def card(measured):
     folder, bench, tta, _, _ = measured
     argv = ["card", str(folder), "--benchmark", str(bench), "--tta-benchmark", str(tta)]
-    assert main(argv) == 0
+    assert main([*argv, "--published", str(RESULTS / "published.json")]) == 0
     return ModelCard.load(folder / "README.md")
 
 
@@ -213,11 +219,8 @@ def test_readme_results_match_the_results_json():
     if not section.strip() and not bench.is_file():
         pytest.skip("README.md has empty results markers and nothing is generated yet")
     assert bench.is_file(), f"README.md has a results section but {bench} is missing"
-    sys.path.insert(0, str(REPO / "release"))
-    try:
-        import generate  # the release script: one table per bundled scale
-    finally:
-        sys.path.pop(0)
+    import generate  # the release script (release/ is on sys.path): one table per bundled scale
+
     expected = generate.readme_results(generate.bundled_scales())
     assert section == expected, (
         "README results differ from model_cards/results/*.json: run "
@@ -269,3 +272,41 @@ def test_export_section_reports_the_measured_onnx_speed(measured, tmp_path):
     speed["models"][0]["model"] = "another-model"  # a JSON without this model's row
     write_card(folder, plain, tta_json, onnx_speed=speed)
     assert "onnxruntime takes" not in ModelCard.load(folder / "README.md").text
+
+
+def test_published_json_is_what_release_published_py_holds():
+    assert (RESULTS / "published.json").read_text() == published_json(), (
+        "model_cards/results/published.json differs from release/published.py: run "
+        "python release/generate.py --skip-benchmark"
+    )
+    assert load_published(RESULTS / "published.json") == PUBLISHED
+
+
+def test_card_without_published_references_has_no_published_rows(measured, tmp_path):
+    folder, bench, _, _, _ = measured
+    text = write_card(folder, bench).read_text()
+    assert "| Bicubic | 0 |" in text and "published:" not in text.split("## Results")[1]
+    write_card(folder, bench, published={4: PUBLISHED[4]})  # another scale's references
+    assert "33.66" not in ModelCard.load(folder / "README.md").text
+
+
+def test_the_card_of_the_training_record_alone(measured, tmp_path):
+    """What training/train.py writes at the end of a run: no benchmark JSON yet."""
+    folder, _, _, _, _ = measured
+    text = write_card(folder).read_text()
+    card = ModelCard(text)
+    assert card.data.library_name == "hubsr" and card.data.datasets == ["T91", "BSDS200"]
+    assert not card.data.eval_results  # no protocol record: no model-index
+    results = text.split("## Results")[1].split("\n## ")[0]
+    assert "| Set14 | 28.10 | 0.8000 |" in results and "Set5 picked the checkpoint" in results
+    assert "50 steps in 1.5 minutes" in text and "## Speed" not in text
+    assert "- code:" not in text  # an older record without the code version
+    summary = json.loads((folder / "train_summary.json").read_text())
+    version = {"git_commit": "a" * 40, "git_diff_sha256": "b" * 64, "hubsr_version": "0.1.0"}
+    text = write_card(folder, train_summary=summary | version).read_text()
+    assert f"- code: commit `{'a' * 40}` with uncommitted changes" in text
+    assert f"sha256 {'b' * 64}), hubsr 0.1.0" in text
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "config.json").write_bytes((folder / "config.json").read_bytes())
+    with pytest.raises(HubSRError, match="no train_summary.json"):
+        write_card(tmp_path / "bare")

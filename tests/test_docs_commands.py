@@ -32,8 +32,7 @@ import pytest
 from PIL import Image
 
 from hubsr.cli import COMMANDS, build_parser, main
-from hubsr.datasets import list_images
-from hubsr.imageio import read_image, save_image_atomic
+from hubsr.imageio import list_images, read_image, save_image_atomic
 
 pytestmark = pytest.mark.slow  # runs every documented command
 

@@ -23,11 +23,11 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from hubsr import HubSR, HubSRError, get_architecture
+from hubsr.atomic import atomic_file
 from hubsr.benchmark import load_benchmark_model
 from hubsr.bundled import bundled_models
 from hubsr.cli import main
 from hubsr.export import OnnxModel, export_model, supported_exports
-from hubsr.export.atomic import atomic_output
 from hubsr.export.bicubic import BicubicUpsample
 from hubsr.export.deps import require
 from hubsr.export.spandrel import to_spandrel
@@ -288,7 +288,7 @@ def test_bad_input_is_one_line_and_writes_nothing(argv, message, tmp_path, capsy
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "model.onnx"
     target.write_bytes(b"the previous export")
-    with pytest.raises(RuntimeError, match="exporter died"), atomic_output(target) as tmp:
+    with pytest.raises(RuntimeError, match="exporter died"), atomic_file(target) as tmp:
         tmp.write_bytes(b"half of a new file")
         raise RuntimeError("exporter died")
     assert target.read_bytes() == b"the previous export"

@@ -17,13 +17,16 @@ import pytest
 from pypdf import PdfReader
 
 from hubsr import HubSRError
-from hubsr.cards import PUBLISHED_X3
 from hubsr.cli import main
 from hubsr.report import write_report
 from hubsr.report.layout import SECTIONS
 from hubsr.report.records import BOOKKEEPING, read_ablations
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "release"))
+
+from published import PUBLISHED_X3  # noqa: E402
+
 CARDS = REPO / "model_cards"
 BENCHMARK = CARDS / "results" / "benchmark.json"
 ABLATIONS = REPO / "training" / "ablations"

@@ -11,7 +11,8 @@ from PIL import Image
 
 from hubsr import imresize
 from hubsr.protocol import modcrop
-from hubsr.resize import output_size, to_uint8
+from hubsr.resize import output_size
+from hubsr.rounding import to_uint8
 
 REF = Path(__file__).resolve().parent.parent / "data" / "reference_lr_x3"
 

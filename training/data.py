@@ -9,9 +9,7 @@ tensors on the training device, and cuts random aligned patches with the 8 flips
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -21,50 +19,31 @@ import torch
 from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
-from hubsr.datasets import list_images, load_rgb
+from hubsr.atomic import atomic_folder, write_atomic
+from hubsr.imageio import list_images
 from hubsr.protocol import make_lr, modcrop
-from hubsr.resize import imresize, to_uint8
+from hubsr.resize import imresize
+from hubsr.rounding import to_uint8
+from hubsr.testsets import dataset_checksum, load_rgb
 
 FEATURES = datasets.Features({"name": datasets.Value("string"), "image": datasets.Image()})
 
 
-def image_files(folders: list[str | Path]) -> list[Path]:
-    """Image files directly inside each folder, sorted, as the benchmark lists them; a missing
-    or empty folder is an error."""
-    files = []
-    for folder in map(Path, folders):
-        if not folder.is_dir():
-            raise FileNotFoundError(f"image folder {folder} does not exist")
-        files += list_images(folder)
-    return files
-
-
-def content_fingerprint(files: list[Path]) -> str:
-    """SHA-256 over every file's name and bytes: changes exactly when the source images do."""
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.parent.name.encode() + b"/" + path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
 def build_dataset(folders: list[str | Path], cache_dir: str | Path) -> datasets.Dataset:
-    """The HR images of ``folders`` as a Dataset, reused from ``cache_dir`` when unchanged."""
-    files = image_files(folders)
-    target = Path(cache_dir) / f"hr-{content_fingerprint(files)[:16]}"
+    """The HR images of ``folders`` (each listed as the benchmark lists a set) as a Dataset,
+    reused from ``cache_dir`` when unchanged: its folder there is named by the images' content."""
+    files = [path for folder in folders for path in list_images(folder)]
+    names = [f"{p.parent.name}/{p.name}" for p in files]  # folders may share file names
+    target = Path(cache_dir) / f"hr-{dataset_checksum(files, names)[:16]}"
     if (target / "dataset_info.json").is_file():
         return datasets.load_from_disk(str(target))
     records = {
-        "name": [f"{p.parent.name}/{p.name}" for p in files],
+        "name": names,
         "image": [{"bytes": p.read_bytes(), "path": p.name} for p in files],
     }
     dataset = datasets.Dataset.from_dict(records, features=FEATURES)
-    # Write beside the target and rename, so an interrupted build never looks complete.
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    dataset.save_to_disk(str(partial))
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+    with atomic_folder(target) as partial:  # an interrupted build never looks complete
+        dataset.save_to_disk(str(partial))
     return datasets.load_from_disk(str(target))
 
 
@@ -112,9 +91,7 @@ def cached_pyramid(images, scale: int, scale_factors, cache_file: Path, workers:
     arrays = {}
     for i, (hr, lr) in enumerate(pyramid):
         arrays[f"hr{i}"], arrays[f"lr{i}"] = hr, lr
-    partial = cache_file.with_name(cache_file.name + ".partial.npz")
-    np.savez(partial, **arrays)
-    partial.rename(cache_file)  # a reader sees the whole file or none
+    write_atomic(cache_file, lambda file: np.savez(file, **arrays))  # the whole file or none
     return pyramid
 
 
@@ -223,4 +200,4 @@ def dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
     exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""
-    return [(p.stem, load_rgb(p)) for p in image_files([folder])]
+    return [(p.stem, load_rgb(p)) for p in list_images(folder)]

@@ -1,8 +1,7 @@
-"""What a training run leaves for people: the training-curve plot and a first model card."""
+"""What a training run leaves for people besides its card (``hubsr.cards``): the curve plot."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -33,42 +32,3 @@ def plot_curve(metrics_path: Path, png_path: Path) -> None:
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
-
-
-def write_card(out: Path, settings, summary: dict) -> None:
-    """A model card with the run's measured Set5 (selection) and test-set results and recipe."""
-    scale = summary["model_args"]["scale"]
-    rows = "\n".join(
-        f"| {name} | {r['psnr']:.2f} | {r['ssim']:.4f} |" for name, r in summary["results"].items()
-    )
-    recipe = json.dumps(dataclasses.asdict(settings), indent=2)
-    text = f"""---
-library_name: hubsr
-pipeline_tag: image-to-image
-license: mit
-tags: [super-resolution, hubsr, {summary["arch"]}]
----
-# {out.name}: {summary["arch"]} x{scale}, trained from scratch by hubsr
-
-{summary["params"]:,} parameters; {summary["steps"]} steps in {summary["train_seconds"] / 60:.1f}
-training minutes on {summary["device"]} ({summary["processes"]} process(es), torch
-{summary["torch"]}). Weights: EMA of the step with the best Set5 PSNR (step {summary["best_step"]}).
-
-| set (x{scale}, PSNR-Y / SSIM-Y, crop {scale}) | PSNR | SSIM |
-|---|---|---|
-{rows}
-
-Set5 picked the checkpoint; the other sets were measured once, after training.
-
-```python
-from hubsr import HubSR
-model = HubSR.from_pretrained("{out}")
-sr = model.upscale("image.png")
-```
-
-## Recipe (train_config.json)
-```json
-{recipe}
-```
-"""
-    (out / "README.md").write_text(text)

@@ -36,8 +36,11 @@ from timm.utils import ModelEmaV3
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
 
 import hubsr  # noqa: E402
+from hubsr.atomic import atomic_file, atomic_folder, partial_folder, swap_in  # noqa: E402
+from hubsr.cards import write_card  # noqa: E402
 from hubsr.precision import default_amp_dtype  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
+from hubsr.record import TrainSummary, code_version  # noqa: E402
 
 from data import (  # noqa: E402
     PairSampler,
@@ -48,7 +51,7 @@ from data import (  # noqa: E402
     to_rgb_uint8,
 )
 from muon import ConvMuon  # noqa: E402
-from report import plot_curve, write_card  # noqa: E402
+from report import plot_curve  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
@@ -60,14 +63,28 @@ def opt(default, help: str):
 
 @dataclass
 class Settings:
-    # What to train
-    arch: str = opt("abpn", "registry name of the architecture (hubsr models)")
-    model_args: str = opt(
-        '{"channels": 64, "num_convs": 7}', "JSON of constructor arguments; scale is added"
+    # What to train: a variant (hubsr models), optionally overridden
+    model: str = opt(
+        "",
+        "variant to train (hubsr models), e.g. edsr-x2: architecture, arguments and scale "
+        "(empty: abpn-x{scale}, the CPU recipe, ABPN 64 channels 7 convolutions)",
     )
-    scale: int = opt(3, "super-resolution factor")
+    arch: str = opt(
+        "",
+        "override only: another architecture than --model's, from its own defaults "
+        "(empty: --model's)",
+    )
+    model_args: str = opt(
+        "", "override only: JSON of constructor arguments that replace --model's (not scale)"
+    )
+    scale: int = opt(0, "super-resolution factor (0: --model's, else 3; must agree with --model)")
     init_from: str = opt(
         "", "model folder whose weights start the run (a warm start from a model trained here)"
+    )
+    init_skip: str = opt(
+        "",
+        "comma-separated parameter-name prefixes that --init-from leaves freshly initialised "
+        "(tail.0: a warm start from another scale keeps the body and learns a new upsampler)",
     )
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
@@ -123,6 +140,56 @@ class Settings:
         0.0, "seconds of training time between EMA snapshots in output/snapshots (0: none)"
     )
     stop_at: int = opt(0, "die like a killed process right after this step's checkpoint (tests)")
+
+    DEFAULT_MODEL = "abpn-x{scale}"  # not a setting: what an empty --model trains
+
+    def __post_init__(self):
+        """Resolve what is trained: the variant gives architecture, arguments and scale, then
+        --arch/--model-args override them. The fields then hold the result (train_config.json
+        rebuilds the same model); a contradiction stops the run before any work."""
+        try:
+            overrides = json.loads(self.model_args or "{}")
+        except json.JSONDecodeError as error:
+            raise SystemExit(f"--model-args is not JSON: {error}") from None
+        if not isinstance(overrides, dict):
+            raise SystemExit(f"--model-args must be a JSON object, got {self.model_args}")
+        name, args, scale = self.model, {}, self.scale or 3
+        default_arch = self.DEFAULT_MODEL.split("-")[0]
+        if not name and self.arch in ("", default_arch):
+            name = self.DEFAULT_MODEL.format(scale=scale)
+        if name:
+            try:
+                variant = hubsr.get_variant(name)
+            except hubsr.HubSRError as error:
+                flag = f"--model {name}" if self.model else f"--scale {scale} (model {name})"
+                raise SystemExit(f"{flag}: {error}") from None
+            if self.arch and self.arch != variant.architecture:
+                raise SystemExit(
+                    f"--arch {self.arch} contradicts --model {name}, a {variant.architecture} "
+                    "model; leave one out"
+                )
+            if self.scale and self.scale != variant.scale:
+                same = [
+                    v
+                    for v in hubsr.list_variants()
+                    if hubsr.get_variant(v).architecture == variant.architecture
+                    and hubsr.get_variant(v).scale == self.scale
+                ]
+                offer = (
+                    f"x{self.scale} {variant.architecture} variants: {', '.join(same)}"
+                    if same
+                    else f"or --arch {variant.architecture} --scale {self.scale} without --model"
+                )
+                raise SystemExit(
+                    f"--scale {self.scale} contradicts --model {name}, which is "
+                    f"x{variant.scale}; leave out --scale, or pick another --model ({offer})"
+                )
+            args = {k: v for k, v in variant.args.items() if k != "scale"}
+            self.arch, scale = variant.architecture, variant.scale
+        if overrides.pop("scale", scale) != scale:
+            raise SystemExit(f"--model-args sets another scale than x{scale}: use --scale")
+        self.model, self.scale = name, scale
+        self.model_args = json.dumps({**args, **overrides})
 
 
 def parse_settings(argv=None) -> Settings:
@@ -203,25 +270,25 @@ def split_dirs(text: str) -> list[Path]:
     return [REPO / d if not Path(d).is_absolute() else Path(d) for d in text.split(",") if d]
 
 
-def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, torch.Tensor]]:
-    """(name, HR cropped to a multiple of scale, LR CHW uint8 tensor) for every image in
-    ``folder``, by the benchmark protocol; made once, evaluated many times."""
+def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, HR cropped to a multiple of scale, its uint8 LR) for every image in ``folder``,
+    by the benchmark protocol; made once, evaluated many times."""
     pairs = []
     for name, hr in load_rgb_images(folder):
         hr = modcrop(hr, scale)
-        pairs.append((name, hr, torch.from_numpy(make_lr(hr, scale).transpose(2, 0, 1).copy())))
+        pairs.append((name, hr, make_lr(hr, scale)))
     return pairs
 
 
 def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
-    """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share."""
+    """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share, by
+    the library's path: ``model.upscale`` in float32 (its one rounding to uint8, as ``hubsr
+    benchmark`` measures) and :func:`hubsr.protocol.score`."""
     results = []
     with accelerator.split_between_processes(list(pairs)) as share:
         for name, hr, lr in share:
-            with torch.inference_mode():
-                sr = model(lr[None].to(accelerator.device).float() / 255)[0]
-            sr = (sr.float().clamp(0, 1) * 255 + 0.5).floor().byte().permute(1, 2, 0)
-            results.append((name, score(sr.cpu().numpy(), hr, scale)))
+            sr = model.upscale(lr, dtype="float32", max_pixels=None)
+            results.append((name, score(sr, hr, scale)))
     results = gather_object(results)
     return {
         "psnr": float(np.mean([r["psnr"] for _, r in results])),
@@ -239,29 +306,30 @@ def replica_check(model, batch, accelerator) -> dict:
     return {"weight_sums": [g[0] for g in gathered], "batch_sums": [g[1] for g in gathered]}
 
 
-def load_warm_start(model, folder: Path) -> None:
-    """Start from the weights of a model folder: same architecture and arguments, every tensor."""
+def load_warm_start(model, folder: Path, skip: tuple[str, ...] = ()) -> list[str]:
+    """Start from the weights of a model folder: every tensor, same names and shapes, except the
+    ones under a ``skip`` prefix, which keep their fresh initialisation. Returns those names."""
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise SystemExit(f"--init-from {folder}: no model.safetensors there")
+    own = model.state_dict()
+    skipped = [name for name in own if name.startswith(skip)] if skip else []
+    if skip and not skipped:
+        raise SystemExit(f"--init-skip {','.join(skip)}: no parameter of the model starts so")
+    source = {k: v for k, v in load_file(weights).items() if not (skip and k.startswith(skip))}
     try:
-        model.load_state_dict(load_file(weights), strict=True)
+        model.load_state_dict({**{k: own[k] for k in skipped}, **source}, strict=True)
     except RuntimeError as error:  # missing, unexpected or differently shaped tensors
         problem = f"--init-from {folder} does not fit --arch/--model-args: {error}"
         raise SystemExit(problem) from None
+    return skipped
 
 
 def atomic_save_model(model, folder: Path) -> None:
     """Save a model folder so that a reader sees the old one or the new one, never half."""
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    (partial / "README.md").unlink(missing_ok=True)  # the real card is written at the end
-    old = folder.with_name(folder.name + ".old")
-    if folder.exists():
-        folder.rename(old)
-    partial.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_folder(folder) as partial:
+        model.save_pretrained(partial)
+        (partial / "README.md").unlink(missing_ok=True)  # the real card is written at the end
 
 
 def main(argv=None) -> None:
@@ -299,12 +367,17 @@ def main(argv=None) -> None:
     )
 
     # -- model and optimizer ----------------------------------------------------------------------
+    # The --model variant with any --arch/--model-args override, resolved by Settings.
     model_args = {**json.loads(s.model_args), "scale": s.scale}
     model = hubsr.get_architecture(s.arch)(**model_args)
     resuming = s.resume and ckpt_dir.is_dir()
     if s.init_from and not resuming:  # a resumed run's checkpoint holds the weights
-        load_warm_start(model, Path(s.init_from))
-        accelerator.print(f"weights from {s.init_from} (warm start)")
+        skip = tuple(prefix for prefix in s.init_skip.split(",") if prefix)
+        fresh = load_warm_start(model, Path(s.init_from), skip)
+        accelerator.print(
+            f"weights from {s.init_from} (warm start)"
+            + (f"; freshly initialised: {', '.join(fresh)}" if fresh else "")
+        )
     n_params = sum(p.numel() for p in model.parameters())
     if s.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -329,8 +402,11 @@ def main(argv=None) -> None:
     elif accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(s), indent=2))
-        for script in ("train.py", "data.py", "muon.py"):  # the run keeps the code that made it
-            shutil.copy2(Path(__file__).with_name(script), out / script)
+        # The run keeps the code that made it, beside the model folder's artifacts, not among
+        # them (hubsr.record.ARTIFACTS).
+        (out / "code").mkdir()
+        for script in ("train.py", "data.py", "muon.py"):
+            shutil.copy2(Path(__file__).with_name(script), out / "code" / script)
         (out / "metrics.jsonl").write_text("")
     accelerator.wait_for_everyone()
 
@@ -347,11 +423,6 @@ def main(argv=None) -> None:
         delta = torch.tensor(now - mark, device=accelerator.device)
         state.elapsed += float(accelerator.reduce(delta, reduction="max"))
         return now
-
-    def log(record: dict) -> None:
-        if accelerator.is_main_process:
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
 
     # Patch sampling restarts from a seed at every checkpoint, so a resumed run draws the same
     # patches as an uninterrupted one; each process has its own stream.
@@ -423,26 +494,17 @@ def main(argv=None) -> None:
             record["img_s"] = its * s.batch * accelerator.num_processes
             record["elapsed_s"] = state.elapsed
             total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
-            line = f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f}"
-            if at_eval or progress() >= 1.0:
-                ema.module.eval()
-                result = evaluate(ema.module, eval_pairs, s.scale, accelerator)
-                record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
-                line += f" set5:{result['psnr']:.2f}"
-                if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
-                    state.best_psnr, state.best_step = result["psnr"], state.step
-                    if accelerator.is_main_process:
-                        atomic_save_model(ema.module, out / "best")
-                record.update(replica_check(raw_model, lr_batch, accelerator))
-                generator = reseed()
-                save_checkpoint(accelerator, ckpt_dir)
             left = max(0.0, 1 - progress()) * (state.elapsed / max(progress(), 1e-9))
-            line += f" eta:{left / 60:.0f}m time:{state.elapsed:.0f}s"
-            accelerator.print(line, flush=True)
-            log(record)
-            if state.step == s.stop_at and at_eval:
-                accelerator.print(f"--stop-at {s.stop_at}: exiting without cleanup", flush=True)
-                os._exit(1)
+            line = (
+                f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f} "
+                f"eta:{left / 60:.0f}m time:{state.elapsed:.0f}s"
+            )
+            if at_eval or progress() >= 1.0:
+                generator = reseed()
+                evaluate_and_checkpoint(ema.module, raw_model, lr_batch, eval_pairs, state, s,
+                                        accelerator, record, line)  # fmt: skip
+            else:
+                report(accelerator, out, record, line)
             running_loss.zero_()
             log_mark_step, log_mark_time = state.step, state.elapsed
             mark = time.perf_counter()  # evaluation and logging stay outside the clock
@@ -460,52 +522,80 @@ def main(argv=None) -> None:
     if accelerator.is_main_process:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(out / "best" / name, out / name)
-        summary = {
-            "arch": s.arch,
-            "model_args": model_args,
-            "params": n_params,
-            "best_step": state.best_step,
-            "steps": state.step,
-            "train_seconds": state.elapsed,
-            "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-            "processes": accelerator.num_processes,
-            "mixed_precision": precision,
-            "init_from": s.init_from or None,  # a warm start adds that model's training
-            "torch": torch.__version__,
-            "results": {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
-        }
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
+        summary = TrainSummary(
+            arch=s.arch,
+            model_args=model_args,
+            params=n_params,
+            best_step=state.best_step,
+            steps=state.step,
+            train_seconds=state.elapsed,
+            device=torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+            processes=accelerator.num_processes,
+            mixed_precision=precision,
+            init_from=s.init_from or None,  # a warm start adds that model's training
+            init_skip=s.init_skip or None,
+            torch=torch.__version__,
+            results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
+            **code_version(REPO),  # git commit, hash of uncommitted changes, hubsr version
+        )
+        (out / "train_summary.json").write_text(summary.to_json())
         plot_curve(out / "metrics.jsonl", out / "training_curve.png")
-        write_card(out, s, summary)
-        accelerator.print(json.dumps(summary["results"]))
+        write_card(out, train_summary=summary)  # the training record's card; `hubsr card` adds more
+        accelerator.print(json.dumps(summary.results))
     accelerator.end_training()
+
+
+def report(accelerator: Accelerator, out: Path, record: dict, line: str) -> None:
+    """One greppable log line on stdout and one JSON line in ``out/metrics.jsonl``."""
+    accelerator.print(line, flush=True)
+    if accelerator.is_main_process:
+        with open(out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def evaluate_and_checkpoint(
+    ema_model, raw_model, batch, eval_pairs, state: TrainState, s: Settings, accelerator, record,
+    line,
+) -> None:  # fmt: skip
+    """What every ``eval_every`` steps (and the last step) does: Set5 on the EMA weights by the
+    library's protocol, the best-so-far model folder, the replica check, the log line, then the
+    full checkpoint. ``--stop-at`` (tests) dies here, right after the checkpoint."""
+    ema_model.eval()
+    result = evaluate(ema_model, eval_pairs, s.scale, accelerator)
+    record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
+    if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
+        state.best_psnr, state.best_step = result["psnr"], state.step
+        if accelerator.is_main_process:
+            atomic_save_model(ema_model, Path(s.output) / "best")
+    record.update(replica_check(raw_model, batch, accelerator))
+    report(accelerator, Path(s.output), record, f"{line} set5:{result['psnr']:.2f}")
+    save_checkpoint(accelerator, Path(s.output) / "checkpoint")
+    if state.step == s.stop_at:
+        accelerator.print(f"--stop-at {s.stop_at}: exiting without cleanup", flush=True)
+        os._exit(1)
 
 
 def save_snapshot(model, folder: Path, state: TrainState) -> None:
     """The EMA weights at this moment of training time, for time-to-quality curves measured
     afterwards (``training/time_to_psnr.py``); the file name and metadata carry time and step."""
-    folder.mkdir(exist_ok=True)
     weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     meta = {"elapsed_s": f"{state.elapsed:.3f}", "step": str(state.step)}
     name = f"t{state.elapsed:08.2f}s-step{state.step:07d}.safetensors"
-    save_file(weights, folder / (name + ".partial"), metadata=meta)
-    (folder / (name + ".partial")).rename(folder / name)
+    with atomic_file(folder / name) as tmp:  # folder is made if needed
+        save_file(weights, tmp, metadata=meta)
 
 
 def save_checkpoint(accelerator: Accelerator, folder: Path) -> None:
-    """accelerate's full state (model, EMA, optimizer, RNG, TrainState), written atomically."""
-    partial = folder.with_name(folder.name + ".partial")
+    """accelerate's full state (model, EMA, optimizer, RNG, TrainState), written atomically:
+    every process writes its part into the partial folder, the main one swaps it in."""
+    partial = partial_folder(folder)
     if accelerator.is_main_process:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)  # left by a killed run
     accelerator.wait_for_everyone()
     accelerator.save_state(str(partial))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        old = folder.with_name(folder.name + ".old")
-        if folder.exists():
-            folder.rename(old)
-        partial.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(partial, folder)
     accelerator.wait_for_everyone()
 
 

@@ -7,8 +7,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..datasets import BENCHMARK_SETS, DATA_DIR_ENV
 from ..precision import DTYPE_CHOICES
+from ..testsets import BENCHMARK_SETS, DATA_DIR_ENV
 
 EPILOG = """examples:
   hubsr benchmark --model abpn-x3 --model bicubic                  Set5, Set14, BSD100 at x3
@@ -36,8 +36,8 @@ def register(subparsers) -> None:
         action="append",
         required=True,
         metavar="PATH|NAME|bicubic",
-        help="a model folder, a bundled model name (e.g. abpn-x3), a Hub repo id already in "
-        "the cache, or 'bicubic'; repeat for several models",
+        help="a model folder, a bundled model name (e.g. abpn-x3), a Hub repo id, an .onnx "
+        "file, or 'bicubic' (at --scale); any name hubsr.load takes. Repeat for several models",
     )
     parser.add_argument(
         "--datasets",
@@ -89,13 +89,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import (
-        benchmark,
-        format_table,
-        load_benchmark_model,
-        plot_psnr_vs_time,
-        write_bytes_atomic,
-    )
+    from ..atomic import write_bytes_atomic
+    from ..benchmark import benchmark, format_table, load_benchmark_model, plot_psnr_vs_time
     from ..errors import HubSRError
 
     if args.lr_dir is not None and len(args.datasets) != 1:

@@ -16,8 +16,8 @@ def register(subparsers) -> None:
         help="write a model folder's README.md (Hub model card) from benchmark JSON",
         description=(
             "Write MODEL_DIR/README.md: Hub metadata with a model-index that records the\n"
-            "protocol, usage, measured results next to bicubic and published references,\n"
-            "speed, training recipe, limitations and citation."
+            "protocol, usage, measured results next to bicubic (and published references,\n"
+            "with --published), speed, training recipe, limitations and citation."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -44,6 +44,12 @@ def register(subparsers) -> None:
         help="train_summary.json of the run (default: MODEL_DIR/train_summary.json if present)",
     )
     parser.add_argument(
+        "--published",
+        metavar="JSON",
+        help="published reference PSNR to list next to the measured rows, by scale "
+        "(model_cards/results/published.json, written by release/generate.py; optional)",
+    )
+    parser.add_argument(
         "--repo-id",
         metavar="ID",
         help="name shown in the usage example and model-index (default: the folder name)",
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         train_summary=args.train_summary,
         repo_id=args.repo_id,
         fast_benchmark=args.fast_benchmark,
+        published=args.published,
     )
     print(f"wrote {path}")
     return 0

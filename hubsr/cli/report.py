@@ -51,6 +51,12 @@ def register(subparsers) -> None:
         help="the visual comparison sheet (default: model_cards/results/comparison.png)",
     )
     parser.add_argument(
+        "--published",
+        metavar="JSON",
+        help="published reference PSNR by scale (default: model_cards/results/published.json "
+        "when present, written by release/generate.py)",
+    )
+    parser.add_argument(
         "--ablations",
         type=Path,
         default=DEFAULT_ABLATIONS,
@@ -83,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         code_url=args.code_url,
         title=args.title,
         unicode_font=not args.core_fonts,
+        published=args.published,
     )
     print(f"wrote {path}")
     return 0

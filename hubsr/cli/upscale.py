@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 import tempfile
@@ -11,14 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
-from .. import HubSR, get_architecture
+from .. import load
 from .. import precision as _precision
-from ..bundled import DEFAULT_MODELS, bundled_models, default_model, models_of_scale
-from ..errors import HubSRError
-from ..imageio import DEFAULT_MAX_PIXELS, read_header, read_image, save_image_atomic
+from ..bundled import DEFAULT_MODELS, default_model
+from ..errors import HubSRError, ScaleError, UnknownModelError
+from ..imageio import DEFAULT_MAX_PIXELS, list_images, read_header, read_image, save_image_atomic
 from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device, upscale
 from ..precision import DTYPE_CHOICES, precision_name
 
@@ -45,8 +43,9 @@ Bit depth: 16-bit inputs give 16-bit results, grey or colour (PNG and TIFF; 16-b
 with LZW or JPEG compression needs the imagecodecs package).
 
 Model: --model takes a model folder, the name of a bundled model (see `hubsr models`), a Hub repo
-id (user/repo: downloaded once, then cached; --offline or HF_HUB_OFFLINE=1 keeps it local), or
-"bicubic" (MATLAB bicubic, the baseline). Without --model the
+id (user/repo: downloaded once, then cached; --offline or HF_HUB_OFFLINE=1 keeps it local),
+"bicubic" (MATLAB bicubic, the baseline, at --scale) or a weightless variant such as bicubic-x2;
+any name means what hubsr.load(NAME) loads. Without --model the
 best bundled model of --scale (default 3) is used ({_DEFAULTS}); an error when none is
 bundled."""
 
@@ -266,20 +265,13 @@ def _describe(src: Path, exc: BaseException) -> str:
 
 
 def collect_inputs(inputs: list[str]) -> list[Path]:
-    """The files named, plus the image files directly inside each folder named, sorted."""
-    suffixes = set(Image.registered_extensions())
+    """The files named, plus the image files directly inside each folder named (any format
+    Pillow reads), sorted."""
     files: list[Path] = []
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
-            )
-            if not found:
-                raise HubSRError(f"{path} holds no image files")
-            files += found
+            files += list_images(path, any_format=True, unique_stems=False)
         elif path.exists():
             files.append(path)
         else:
@@ -320,40 +312,23 @@ def load_model(name: str | None, scale: int | None, offline: bool = False):
                 f"name one with --model PATH|REPO_ID, or --model bicubic for the baseline"
             )
         note = f" (the best bundled x{wanted} model)"
-    if name == "bicubic":
-        try:
-            model = get_architecture("bicubic")(scale=3 if scale is None else scale)
-        except ValueError as exc:
-            raise HubSRError(f"--scale {scale}: {exc}") from None
-        return model, f"bicubic x{model.scale}: MATLAB bicubic, no weights{note}"
-    model = HubSR.from_pretrained(_model_source(name), local_files_only=offline)
-    if scale is not None and scale != model.scale:
-        others = models_of_scale(scale)
+    try:
+        model = load(name, scale=scale, offline=offline)
+    except UnknownModelError as exc:
+        raise HubSRError(exc.describe(flag="--model ")) from None
+    except ScaleError as exc:  # the same facts, in the command line's words
+        if exc.model_scale is None:
+            raise HubSRError(f"--scale {scale}: {exc.reason}") from None
         offer = (
-            f"bundled x{scale} models: {', '.join(others)}"
-            if others
-            else (f"no bundled model upscales x{scale}; --model bicubic does")
+            f"bundled x{scale} models: {', '.join(exc.others)}"
+            if exc.others
+            else f"no bundled model upscales x{scale}; --model bicubic does"
         )
         raise HubSRError(
-            f"--scale {scale} does not match {name}, which upscales x{model.scale}; {offer} "
+            f"--scale {scale} does not match {name}, which upscales x{exc.model_scale}; {offer} "
             f"(or leave out --model to get the best x{scale} one)"
-        )
+        ) from None
     params = sum(p.numel() for p in model.parameters())
+    if getattr(model, "weightless", False):
+        return model, f"{name} x{model.scale}: {type(model).__name__}, no weights{note}"
     return model, f"{name}: {type(model).__name__} x{model.scale}, {params:,} parameters{note}"
-
-
-def _model_source(name: str) -> str:
-    """``name`` if it is a folder, a bundled model or a Hub repo id (``user/repo``, which
-    ``from_pretrained`` fetches or refuses); else a clear error that lists the bundled models and
-    the closest name."""
-    bundled = bundled_models()
-    if Path(name).expanduser().exists() or name in bundled or "/" in name:
-        return name
-    names = [*bundled, "bicubic"]
-    lowered = {n.lower(): n for n in names}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    hint = f"did you mean --model {lowered[close[0]]}? " if close else ""
-    raise HubSRError(
-        f"--model {name}: no model folder or bundled model has this name (a Hub repo id is "
-        f"user/repo); {hint}bundled models: {', '.join(names)}"
-    )

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..atomic import atomic_file, check_output
 from ..errors import HubSRError
-from .atomic import atomic_output, check_output
 from .deps import require
 from .traceable import traceable
 
@@ -122,7 +122,7 @@ def export_onnx(
             f"torch.onnx could not export {model.architecture}: {_first_line(exc)}"
         ) from None
     program.model.metadata_props.update(_metadata(model, dtype))
-    with atomic_output(path) as tmp:
+    with atomic_file(path) as tmp:
         program.save(str(tmp), external_data=False)
     return path
 

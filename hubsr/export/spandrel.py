@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_file, check_output
 from ..errors import HubSRError
-from .atomic import atomic_output, check_output
 
 __all__ = [
     "CANNOT",
@@ -95,7 +95,7 @@ def export_spandrel(model, path: str | os.PathLike) -> Path:
     state = to_spandrel(model)
     path = check_output(path, ".safetensors", "spandrel weights")
     metadata = {"format": "pt", "hubsr_architecture": model.architecture}
-    with atomic_output(path) as tmp:
+    with atomic_file(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return path
 

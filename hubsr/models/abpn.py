@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..hub import HubSR
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["ABPN"]
 
@@ -64,3 +64,15 @@ class ABPN(HubSR):
         # (channel c * s**2 + k becomes sub-pixel k of output channel c).
         anchor = x.repeat_interleave(self.scale**2, dim=1)
         return self.shuffle(self.body(x - 0.5) + anchor)
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    ABPN,
+    {
+        "abpn-x2": dict(scale=2, channels=64, num_convs=7),
+        "abpn-x3": dict(scale=3, channels=64, num_convs=7),  # the CPU recipe (train.py default)
+        "abpn-x4": dict(scale=4, channels=64, num_convs=7),
+        "abpn-gpu-x3": dict(scale=3, channels=64, num_convs=7),  # the same net, trained on a GPU
+    },
+)

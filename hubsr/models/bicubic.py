@@ -23,7 +23,7 @@ import torch
 
 from ..hub import HubSR
 from ..layers import bicubic_upsample
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["Bicubic"]
 
@@ -40,6 +40,7 @@ class Bicubic(HubSR):
     architecture = "bicubic"
     # bf16 would round the interpolation itself and buys no speed; run it in float32.
     bf16_safe = False
+    weightless = True  # nothing to load: the variant name alone builds it
 
     def __init__(self, *, scale: int = 3, in_channels: int = 3):
         super().__init__()
@@ -50,3 +51,14 @@ class Bicubic(HubSR):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return bicubic_upsample(x, self.scale)
+
+
+# -- variants: weightless, so they load by name alone (``hubsr.load("bicubic-x2")``) -------------
+register_variants(
+    Bicubic,
+    {
+        "bicubic-x2": dict(scale=2),
+        "bicubic-x3": dict(scale=3),
+        "bicubic-x4": dict(scale=4),
+    },
+)

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..hub import HubSR
 from ..layers import MeanShift, ProgressiveUpsampler, dataset_mean
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["EDSR"]
 
@@ -89,3 +89,14 @@ class EDSR(HubSR):
         x = self.head(self.sub_mean(x))
         x = x + self.body(x)
         return self.add_mean(self.tail(x))
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    EDSR,
+    {  # the paper's EDSR baseline: 64 channels, 16 blocks
+        "edsr-x2": dict(scale=2, feature_channels=64, num_blocks=16),
+        "edsr-x3": dict(scale=3, feature_channels=64, num_blocks=16),
+        "edsr-x4": dict(scale=4, feature_channels=64, num_blocks=16),
+    },
+)

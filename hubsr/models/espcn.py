@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..hub import HubSR
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["ESPCN"]
 
@@ -74,3 +74,12 @@ class ESPCN(HubSR):
         x = torch.tanh(self.conv1(x - 0.5))
         x = torch.tanh(self.conv2(x))
         return self.upsampler(x) + 0.5
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    ESPCN,
+    {
+        "espcn-x3": dict(scale=3, channels=(64, 32), kernel_sizes=(5, 3, 3)),  # the paper's
+    },
+)

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..hub import HubSR
 from ..layers import PixelShuffleUpsampler
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["SPAN"]
 
@@ -98,3 +98,12 @@ class SPAN(HubSR):
         if self.anchor:
             return out + F.interpolate(x, scale_factor=self.scale, mode="nearest")
         return out + 0.5  # undo the input centring
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    SPAN,
+    {
+        "span-x3": dict(scale=3, feature_channels=48, num_blocks=4),
+    },
+)

@@ -28,7 +28,7 @@ from torch import nn
 
 from ..hub import HubSR
 from ..layers import bicubic_upsample
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["SRCNN"]
 
@@ -75,3 +75,12 @@ class SRCNN(HubSR):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = bicubic_upsample(x, self.scale)
         return self.reconstruct(self.act(self.map(self.act(self.extract(x)))))
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    SRCNN,
+    {
+        "srcnn-x3": dict(scale=3, channels=(64, 32), kernel_sizes=(9, 5, 5)),  # 9-5-5 of the paper
+    },
+)

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..hub import HubSR
 from ..layers import bicubic_upsample
-from ..registry import register
+from ..registry import register, register_variants
 
 __all__ = ["VDSR"]
 
@@ -84,3 +84,12 @@ class VDSR(HubSR):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = bicubic_upsample(x, self.scale)
         return x + self.body(x)
+
+
+# -- variants: the name is the registry key, the bundled folder and the Hub repo -----------------
+register_variants(
+    VDSR,
+    {
+        "vdsr-x3": dict(scale=3, feature_channels=64, num_layers=20),  # the paper's 20 layers
+    },
+)

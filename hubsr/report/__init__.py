@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..atomic import write_bytes_atomic
 from ..errors import HubSRError
 from .records import DEFAULT_ABLATIONS, ReportRecords, gather
 
@@ -27,13 +28,12 @@ def write_report(
     code_url: str | None = None,
     title: str | None = None,
     unicode_font: bool = True,
+    published: str | Path | None = None,
 ) -> Path:
     """Write the report of ``models`` (bundled names or model folders) to ``output``,
     atomically; returns its path. The other arguments are those of :func:`.records.gather`,
     the title (default: the scale and the model names), and ``unicode_font=False`` to keep to
     the PDF core fonts even where DejaVu Sans is installed."""
-    from ..benchmark import write_bytes_atomic
-
     try:
         from .layout import build_pdf
     except ModuleNotFoundError as exc:
@@ -42,5 +42,5 @@ def write_report(
         raise HubSRError(
             'hubsr report needs fpdf2, which is not installed: pip install "hubsr[report]"'
         ) from None
-    records = gather(models, benchmark, tta_benchmark, comparison, ablations, code_url)
+    records = gather(models, benchmark, tta_benchmark, comparison, ablations, code_url, published)
     return write_bytes_atomic(output, build_pdf(records, title, unicode_font))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from ..cards import PUBLISHED_X3
 from .records import Ablations, ReportRecords
 
 __all__ = [
@@ -17,7 +16,7 @@ __all__ = [
 ]
 
 # The published methods trained on the same 291 images (T91 + BSDS200) as the bundled models;
-# hubsr.cards.PUBLISHED_X3's other rows (SRCNN, ESPCN) were trained on ImageNet.
+# the other published rows (SRCNN, ESPCN) were trained on ImageNet.
 PUBLISHED_291 = ("VDSR", "DRRN", "MemNet")
 
 
@@ -40,9 +39,11 @@ def findings(records: ReportRecords) -> list[str]:
     for model in records.models:
         bicubic = {d: records.bicubic[d]["psnr"] for d in held_out if d in records.bicubic}
         out.append(_versus(model, "bicubic", bicubic))
-        if records.scale == 3:
+        if records.scale == 3 and "VDSR" in records.published:
             vdsr = {
-                d: v for d, v in PUBLISHED_X3["VDSR"].items() if d in held_out and v is not None
+                d: v
+                for d, v in records.published["VDSR"].items()
+                if d in held_out and v is not None
             }
             out.append(_versus(model, "VDSR's published PSNR", vdsr))
         tta = [

@@ -16,7 +16,6 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
-from ..cards import PUBLISHED_X3
 from ..protocol import PROTOCOL
 from ..registry import get_architecture
 from .findings import (
@@ -252,8 +251,8 @@ def _introduction(pdf: _Document, records: ReportRecords) -> None:
         "measured by the protocol below against bicubic interpolation, the baseline"
         + (
             ", and set beside the published PSNR of methods trained on the 291 images "
-            f"(T91 + BSDS200): {', '.join(PUBLISHED_291)}"
-            if records.scale == 3
+            f"(T91 + BSDS200): {', '.join(_published_291(records))}"
+            if _published_291(records)
             else ""
         )
         + ". Every number is read from the records: each model "
@@ -291,8 +290,9 @@ def _method(pdf: _Document, records: ReportRecords) -> None:
         "Each training image is scaled by every HR down-scaling factor below, and each HR "
         "image of that pyramid gets its LR image by the same bicubic degradation as the test "
         "images (hubsr.protocol.make_lr). A step cuts random aligned LR/HR patches, each "
-        "randomly flipped and rotated. The scripts copied into the model folders "
-        f"({_scripts(records.models)}) are the exact pre-processing."
+        "randomly flipped and rotated. training/data.py and training/train.py at the commit "
+        "of each run (git_commit in its train_summary.json, where recorded; each run folder "
+        "keeps its own copy in code/) are the exact pre-processing."
     )
     _settings_table(pdf, records.models, DATA_SETTINGS)
 
@@ -338,12 +338,16 @@ def _results(pdf: _Document, records: ReportRecords) -> None:
     pdf.heading(f"3 {SECTIONS[2]}")
     datasets = records.datasets
     selection = sorted({m.selection_set for m in records.models})
+    published = "" if records.published else " No published references were given."
+    if _published_291(records):
+        published = (
+            " Published rows are the PSNR the papers report for methods trained on the 291 "
+            f"images (T91 + BSDS200), from {_shown(records.published_source)}, not re-measured."
+        )
     pdf.paragraph(
         f"x{records.scale}, PSNR (dB) / SSIM on Y, measured by `hubsr benchmark` "
         f"({records.benchmark.name}). {', '.join(selection)} picked the checkpoints, so only "
-        f"{', '.join(held_out_sets(records))} are held-out numbers. Published rows are the "
-        "PSNR the papers report for methods trained on the 291 images (T91 + BSDS200), from "
-        "hubsr.cards.PUBLISHED_X3, not re-measured."
+        f"{', '.join(held_out_sets(records))} are held-out numbers.{published}"
     )
     rows = [("Bicubic (baseline)", "0", *_cells(records.bicubic, datasets), "measured")]
     for model in records.models:
@@ -352,8 +356,8 @@ def _results(pdf: _Document, records: ReportRecords) -> None:
             cells = _cells(model.tta_results, datasets)
             rows.append((f"{model.name} + x8 TTA", f"{model.params:,}", *cells, "measured"))
     if records.scale == 3:
-        for method in PUBLISHED_291:
-            ref = PUBLISHED_X3[method]
+        for method in _published_291(records):
+            ref = records.published[method]
             cells = ["—" if ref.get(d) is None else f"{ref[d]:.2f}" for d in datasets]
             rows.append((method, "", *cells, f"published: {ref['ref']}"))
     pdf.grid(
@@ -469,6 +473,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _scripts(models: list[ModelRecord]) -> str:
-    names = sorted({p.name for m in models for p in m.folder.glob("*.py")})
-    return ", ".join(names) or "none recorded"
+def _published_291(records: ReportRecords) -> list[str]:
+    """The published methods trained on the 291 images that the report's references hold."""
+    if records.scale != 3:
+        return []
+    return [method for method in PUBLISHED_291 if method in records.published]

@@ -3,8 +3,9 @@
 A model folder gives ``config.json``, ``train_config.json``, ``train_summary.json`` and
 ``training_curve.png``; the benchmark JSON (``hubsr benchmark --json``) gives PSNR/SSIM per set
 and per image and the protocol they were measured by; the ablation folder gives one
-``<run>-train_config.json`` and ``<run>-metrics.jsonl`` per run. A missing or unreadable file
-raises :class:`~hubsr.errors.HubSRError` naming it.
+``<run>-train_config.json`` and ``<run>-metrics.jsonl`` per run; the published reference PSNR
+comes from a JSON file (``release/generate.py`` writes ``model_cards/results/published.json``).
+A missing or unreadable file raises :class:`~hubsr.errors.HubSRError` naming it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bundled import bundled_models, find_bundled_model, models_dir
-from ..datasets import BENCHMARK_SETS
+from ..cards import load_published
 from ..errors import HubSRError
+from ..testsets import BENCHMARK_SETS
 
 __all__ = [
     "DEFAULT_ABLATIONS",
@@ -53,8 +55,8 @@ BOOKKEEPING = frozenset(
 
 
 def default_results_dir() -> Path:
-    """``model_cards/results/`` (or ``$HUBSR_MODELS_DIR/results``): the benchmark JSON and the
-    comparison sheet that ``release/generate.py`` writes."""
+    """``model_cards/results/`` (or ``$HUBSR_MODELS_DIR/results``): the benchmark JSON, the
+    comparison sheet and the published references that ``release/generate.py`` writes."""
     return models_dir() / "results"
 
 
@@ -132,6 +134,10 @@ class ReportRecords:
     ablations: Ablations | None  # None: no ablation folder (or no runs in it)
     code: CodeRecord
     benchmark: Path
+    # Published reference PSNR at this scale (method -> {set: dB or None, "ref": source}), and
+    # the file it was read from; empty and None without one.
+    published: dict[str, dict] = field(default_factory=dict)
+    published_source: Path | None = None
 
 
 def gather(
@@ -141,13 +147,15 @@ def gather(
     comparison: str | Path | None = None,
     ablations: str | Path | None = DEFAULT_ABLATIONS,
     code_url: str | None = None,
+    published: str | Path | None = None,
 ) -> ReportRecords:
     """Read every record of the report.
 
-    ``models``: bundled model names or model folders. ``benchmark``, ``tta_benchmark`` and
-    ``comparison`` default to the files in :func:`default_results_dir` (the TTA JSON only if it
-    exists). ``ablations``: the folder of ablation runs; ``None`` or a missing folder leaves that
-    section out. ``code_url`` defaults to the git remote ``origin``.
+    ``models``: bundled model names or model folders. ``benchmark``, ``tta_benchmark``,
+    ``comparison`` and ``published`` default to the files in :func:`default_results_dir` (the
+    TTA JSON and ``published.json`` only if they exist; without published references the report
+    has no published rows). ``ablations``: the folder of ablation runs; ``None`` or a missing
+    folder leaves that section out. ``code_url`` defaults to the git remote ``origin``.
     """
     if not models:
         raise HubSRError("name at least one model")
@@ -169,16 +177,23 @@ def gather(
     datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
     comparison = Path(comparison) if comparison else results_dir / "comparison.png"
     _require(comparison, "the comparison sheet (release/generate.py writes it)")
+    if published is None and (results_dir / "published.json").is_file():
+        published = results_dir / "published.json"
+    if published is not None:
+        published = _require(Path(published), "the published references")
+    scale = scales.pop()
     return ReportRecords(
         models=records,
         bicubic=bicubic,
         datasets=datasets,
-        scale=scales.pop(),
+        scale=scale,
         protocol=next(iter(records[0].results.values()))["protocol"],
         comparison=comparison,
         ablations=read_ablations(Path(ablations)) if ablations is not None else None,
         code=_code_record(code_url, records),
         benchmark=benchmark,
+        published=load_published(published).get(scale, {}) if published else {},
+        published_source=published,
     )
 
 
@@ -295,9 +310,10 @@ def _code_record(url: str | None, models: list[ModelRecord]) -> CodeRecord:
         url = url or _git(here, "remote", "get-url", "origin")
         return CodeRecord(url, commit, "git rev-parse HEAD", dirty)
     for model in models:
-        if model.train_summary.get("commit"):
+        if model.train_summary.get("git_commit"):
             source = f"{model.folder / 'train_summary.json'}"
-            return CodeRecord(url, str(model.train_summary["commit"]), source, False)
+            dirty = bool(model.train_summary.get("git_diff_sha256"))
+            return CodeRecord(url, str(model.train_summary["git_commit"]), source, dirty)
     return CodeRecord(url, None, "unknown", False)
 
 

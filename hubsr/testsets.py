@@ -1,17 +1,19 @@
 """The benchmark test sets (Set5, Set14, BSD100): where they are, which images, how to load them.
 
-A set is a folder of HR images. By default the folders are the ones bundled in the checkout's
-``data/``; ``data_dir=`` (or the environment variable ``HUBSR_DATA_DIR``) points elsewhere, and
-a path to any folder of images works as a set of its own. HR images load as ``uint8`` RGB: the
-one grayscale image (Set14 ``bridge``) becomes three equal channels, the convention under which
-bicubic x3 on Set14 scores the published 27.63 dB. :func:`dataset_checksum` fingerprints the
-exact files a result was measured on.
+A set is a folder of HR images (:func:`hubsr.imageio.list_images`). By default the folders are
+the ones bundled in the checkout's ``data/``; ``data_dir=`` (or the environment variable
+``HUBSR_DATA_DIR``) points elsewhere, and a path to any folder of images works as a set of its
+own. HR images load as ``uint8`` RGB: the one grayscale image (Set14 ``bridge``) becomes three
+equal channels, the convention under which bicubic x3 on Set14 scores the published 27.63 dB.
+:func:`dataset_checksum` fingerprints the exact files a result was measured (or a model
+trained) on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +24,14 @@ from .imageio import load_image
 __all__ = [
     "BENCHMARK_SETS",
     "DATA_DIR_ENV",
-    "IMAGE_SUFFIXES",
     "data_root",
     "dataset_checksum",
     "dataset_dir",
-    "list_images",
     "load_rgb",
 ]
 
 BENCHMARK_SETS = ("Set5", "Set14", "BSD100")
 DATA_DIR_ENV = "HUBSR_DATA_DIR"
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 # The checkout's data/ (editable install).
 _REPO_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -65,21 +64,6 @@ def dataset_dir(dataset: str | os.PathLike, data_dir: str | os.PathLike | None =
     )
 
 
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name; an empty folder is an error."""
-    folder = Path(folder)
-    files = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
-    if not files:
-        raise HubSRError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    stems = [p.stem for p in files]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicates:
-        raise HubSRError(f"{folder} holds several files named {', '.join(duplicates)}")
-    return files
-
-
 def load_rgb(path: str | os.PathLike) -> np.ndarray:
     """An image file as ``uint8`` ``HxWx3`` RGB; grayscale (``L``) becomes three equal channels.
 
@@ -94,10 +78,17 @@ def load_rgb(path: str | os.PathLike) -> np.ndarray:
     raise HubSRError(f"{path} has image mode {img.mode}; benchmark images must be RGB or L")
 
 
-def dataset_checksum(files: list[Path]) -> str:
-    """SHA-256 over each file's name and the SHA-256 of its bytes, in the given order."""
+def dataset_checksum(files: Sequence[str | os.PathLike], names: Sequence[str] | None = None) -> str:
+    """SHA-256 over each file's name and the SHA-256 of its bytes, in the given order.
+
+    ``names`` (one per file) replaces the file names: training names its images
+    ``FOLDER/FILE``, as its folders may share file names. The hex digest changes exactly when
+    the files, their names or their order do.
+    """
+    if names is None:
+        names = [Path(path).name for path in files]
     digest = hashlib.sha256()
-    for path in files:
-        digest.update(Path(path).name.encode() + b"\0")
+    for path, name in zip(files, names, strict=True):
+        digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
     return digest.hexdigest()

@@ -1,7 +1,7 @@
 """Does inference on a GPU give the CPU's answer? Set14 x3 through ``model.upscale`` on the CPU
 (float32), on CUDA in float32 and on CUDA with bf16 autocast, for bundled models.
 
-    python benchmarks/cuda_check.py --models edsr-x3 abpn-x3 --json cuda_check.json
+    python perf/cuda_check.py --models edsr-x3 abpn-x3 --json cuda_check.json
 
 Prints, per model and mode, the Set14 PSNR by the benchmark protocol, seconds per image, and how
 far the uint8 outputs are from the CPU's (largest difference in grey levels, share of values that
@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from hubsr import HubSR
-from hubsr.datasets import dataset_dir, list_images, load_rgb
+from hubsr.imageio import list_images
 from hubsr.protocol import make_lr, modcrop, score
+from hubsr.testsets import dataset_dir, load_rgb
 
 MODES = {"cpu float32": ("cpu", "float32")}
 CUDA_MODES = {"cuda float32": ("cuda", "float32"), "cuda bf16": ("cuda", "bfloat16")}

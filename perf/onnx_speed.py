@@ -1,7 +1,7 @@
 """onnxruntime against torch, float32, per bundled model: the ratio each model card reports.
 
-    python benchmarks/onnx_speed.py                       # every bundled model, Set14
-    python benchmarks/onnx_speed.py --models abpn-x3 --dataset Set5
+    python perf/onnx_speed.py                       # every bundled model, Set14
+    python perf/onnx_speed.py --models abpn-x3 --dataset Set5
 
 Each model is exported with ``hubsr export`` (opset 18, float32) to a temporary file; then every
 image of the set is upscaled by ``model.upscale(lr, dtype="float32")`` and by the ONNX file in
@@ -27,14 +27,15 @@ import torch
 from tqdm import tqdm
 
 from hubsr import HubSR
-from hubsr.benchmark import write_bytes_atomic
+from hubsr.atomic import write_bytes_atomic
 from hubsr.bundled import bundled_models
-from hubsr.datasets import dataset_dir, list_images, load_rgb
 from hubsr.export import export_model
 from hubsr.export.onnx import OnnxModel
+from hubsr.imageio import list_images
 from hubsr.protocol import make_lr, modcrop
+from hubsr.testsets import dataset_dir, load_rgb
 
-from cpu_speed import cpu_name  # benchmarks/ is on sys.path when a script in it runs
+from cpu_speed import cpu_name  # perf/ is on sys.path when a script in it runs
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = REPO / "model_cards" / "results" / "onnx_speed.json"
