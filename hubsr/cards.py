@@ -152,28 +152,11 @@ def render_card(
     train_sets = _train_sets(train_config)
     references = {int(k): v for k, v in (published or {}).items()}.get(scale, {})
 
-    data = ModelCardData(
-        library_name="hubsr",
-        pipeline_tag="image-to-image",
-        license="mit",
-        tags=[
-            "super-resolution",
-            "image-super-resolution",
-            "hubsr",
-            arch_cls.architecture,
-            f"x{scale}",
-        ],
-        datasets=train_sets or None,
-        metrics=["psnr", "ssim"],
-        model_name=name,
-        eval_results=_eval_results(plain, tta, datasets, scale),
-    )
+    data = _card_data(name, arch_cls, scale, train_sets, _eval_results(plain, tta, datasets, scale))
     sections = [
         f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
         _summary(arch_cls, any_row["params"], scale),
-        "## Usage\n\n```python\nfrom hubsr import HubSR\n"
-        f'model = HubSR.from_pretrained("{name}")\n'
-        'model.upscale("input.png").save("output.png")\n```',
+        _usage_section(name),
         _results_section(name, plain, tta, bicubic, datasets, scale, train_config, references),
         _precision_section(name, plain, fast, datasets),
         _speed_section(plain, tta, datasets, fast),
@@ -188,15 +171,9 @@ def render_card(
     return f"---\n{data.to_yaml()}\n---\n\n{body}\n"
 
 
-def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> str:
-    """The card of a model folder without benchmark JSON: the training record's numbers."""
-    if summary is None:
-        raise HubSRError(
-            f"{model_dir} has no train_summary.json: give benchmark JSON (hubsr benchmark --json)"
-        )
-    scale = config.get("scale", summary.model_args.get("scale"))
-    train_sets = _train_sets(train_config)
-    data = ModelCardData(
+def _card_data(name, arch_cls, scale, train_sets, eval_results=None) -> ModelCardData:
+    """The card's YAML header: what the Hub indexes (library, task, tags, data, results)."""
+    return ModelCardData(
         library_name="hubsr",
         pipeline_tag="image-to-image",
         license="mit",
@@ -210,13 +187,31 @@ def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> st
         datasets=train_sets or None,
         metrics=["psnr", "ssim"],
         model_name=name,
+        eval_results=eval_results,
     )
+
+
+def _usage_section(name: str) -> str:
+    return (
+        "## Usage\n\n```python\nfrom hubsr import HubSR\n"
+        f'model = HubSR.from_pretrained("{name}")\n'
+        'model.upscale("input.png").save("output.png")\n```'
+    )
+
+
+def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> str:
+    """The card of a model folder without benchmark JSON: the training record's numbers."""
+    if summary is None:
+        raise HubSRError(
+            f"{model_dir} has no train_summary.json: give benchmark JSON (hubsr benchmark --json)"
+        )
+    scale = config.get("scale", summary.model_args.get("scale"))
+    train_sets = _train_sets(train_config)
+    data = _card_data(name, arch_cls, scale, train_sets)
     sections = [
         f"# {name}: {arch_cls.__name__} x{scale} super-resolution",
         _summary(arch_cls, summary.params, scale),
-        "## Usage\n\n```python\nfrom hubsr import HubSR\n"
-        f'model = HubSR.from_pretrained("{name}")\n'
-        'model.upscale("input.png").save("output.png")\n```',
+        _usage_section(name),
         _record_results_section(summary, train_config, scale),
         _export_section(name, arch_cls, config),
         _training_section(summary, train_config, train_sets),

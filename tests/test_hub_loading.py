@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 
-import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
@@ -141,29 +139,6 @@ def test_corrupt_weights(folder, corrupt):
 
 
 # -- Hub repo ids -------------------------------------------------------------------------------
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """Offline mode with an empty Hub cache; any attempt to open a connection is recorded."""
-    home = tmp_path / "hf-home"
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(home))
-    # huggingface_hub reads both variables at import time, so patch its constants as well.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HOME", str(home))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hub"))
-    attempts = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("network access attempted in a test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    yield attempts
-    assert not attempts, f"hubsr tried to reach the network: {attempts}"
-
-
 def test_uncached_repo_id_offline(offline):
     with pytest.raises(HubSRError, match="not in the local Hub cache; downloads are off"):
         HubSR.from_pretrained("hubsr-test/not-cached-anywhere")

@@ -102,8 +102,10 @@ def test_units_that_do_not_pay_keep_float32(units):
 
 def test_the_speed_probe_times_both_precisions(monkeypatch):
     monkeypatch.setattr(hubsr.precision, "cpu_bf16_units", lambda: "avx512_bf16")
+    threads = torch.get_num_threads()
     speedup = cpu_bf16_speedup.__wrapped__()  # the real measurement, not the cached answer
     assert isinstance(speedup, float) and 0.05 < speedup < 50
+    assert torch.get_num_threads() == threads  # the one-thread probe gives the threads back
     monkeypatch.setattr(hubsr.precision, "cpu_bf16_units", lambda: None)
     assert cpu_bf16_speedup.__wrapped__() is None
 

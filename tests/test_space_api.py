@@ -19,6 +19,7 @@ from space_server import EXAMPLES, running_app
 from hubsr import HubSR, get_architecture
 from hubsr.bundled import DEFAULT_MODEL
 from hubsr.imageio import save_image_atomic
+from hubsr.precision import cpu_bf16_pays
 
 pytestmark = pytest.mark.slow  # starts the Gradio app
 
@@ -41,6 +42,9 @@ def app(tmp_path_factory, models):
     """The app with the two tiny models bundled; yields its URL."""
     work = tmp_path_factory.mktemp("space")
     env = {"HUBSR_MODELS_DIR": str(models), "HUBSR_SPACE_MAX_PIXELS": str(MAX_PIXELS)}
+    # The app decides bf16 by timing a convolution in its own process; pin it to this process's
+    # decision so that bit-for-bit comparisons with in-process results hold on a loaded machine.
+    env["HUBSR_CPU_BF16"] = "1" if cpu_bf16_pays() else "0"
     with running_app(work, **env) as url:
         yield url, work
 

@@ -9,11 +9,9 @@ refuses anything else with the names it knows. ``train.py --model NAME`` trains 
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from pathlib import Path
 
-import huggingface_hub.constants
 import pytest
 import torch
 from PIL import Image
@@ -180,28 +178,6 @@ def test_a_scale_the_model_lacks_names_the_models_that_have_it(models, no_hub):
         hubsr.load(DEFAULT_MODELS[3], scale=4)
     with pytest.raises(ScaleError, match="Bicubic supports scales 2, 3 and 4, got 5"):
         hubsr.load("bicubic", scale=5)
-
-
-@pytest.fixture
-def offline(tmp_path, monkeypatch):
-    """HF_HUB_OFFLINE=1 with an empty Hub cache; any attempt to open a connection fails."""
-    home = tmp_path / "hf-home"
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HOME", str(home))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(home / "hub"))
-    attempts = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise OSError("network access attempted in a test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    yield attempts
-    assert not attempts, f"hubsr tried to reach the network: {attempts}"
 
 
 @pytest.mark.parametrize("flag", [False, True])
