@@ -334,7 +334,8 @@ def plot_psnr_vs_time(
     results: list[dict], path: str | os.PathLike, *, dataset: str | None = None
 ) -> Path:
     """PSNR on ``dataset`` against seconds per image (log x), marker area by parameter count,
-    one labelled point per model (results without TTA only). Written atomically as PNG.
+    one labelled point per model (results without TTA only), one panel per scale in ``results``
+    (stacked, smallest scale first). Written atomically as PNG.
 
     ``dataset`` defaults to Set14 if measured, else the first dataset in ``results``.
     Needs matplotlib (the ``train`` or ``dev`` extra).
@@ -352,12 +353,24 @@ def plot_psnr_vs_time(
         dataset = "Set14" if "Set14" in datasets else (datasets[0] if datasets else None)
     points = [r for r in plain if r["dataset"] == dataset]
     if not points:
-        raise HubSRError(f"no results without TTA on {dataset} to plot")
-    biggest = max(max(r["params"] for r in points), 1)
+        where = f" on {dataset}" if dataset else ""
+        raise HubSRError(f"no results without TTA{where} to plot")
+    scales = sorted({r["scale"] for r in points})
 
-    fig = Figure(figsize=(7, 4.5), dpi=120)
+    fig = Figure(figsize=(7, 4.5 * len(scales)), dpi=120)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    for row, scale in enumerate(scales, start=1):
+        ax = fig.add_subplot(len(scales), 1, row)
+        _plot_panel(ax, [r for r in points if r["scale"] == scale], dataset)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return write_bytes_atomic(path, buffer.getvalue())
+
+
+def _plot_panel(ax, points: list[dict], dataset: str) -> None:
+    """One scale's points on ``ax``: PSNR against log seconds, labelled, area by parameters."""
+    biggest = max(max(r["params"] for r in points), 1)
     placed = []  # (log10 seconds, PSNR) of the labels drawn so far, highest PSNR first
     for r in sorted(points, key=lambda r: -r["psnr"]):
         label = r.get("model") or r["architecture"]
@@ -387,7 +400,3 @@ def plot_psnr_vs_time(
     ax.set_title(f"{dataset} x{points[0]['scale']}: quality vs. time (marker area ~ parameters)")
     ax.grid(True, which="both", alpha=0.3)
     ax.margins(x=0.25, y=0.15)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return write_bytes_atomic(path, buffer.getvalue())

@@ -26,9 +26,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .bundled import bundled_models, find_bundled_model
+from .bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, find_bundled_model
 from .errors import HubSRError, UnknownModelError
-from .registry import ALIASES, alias_variant, find_variant, get_architecture, list_variants
+from .registry import (
+    ALIASES,
+    DEFAULT_ALIAS_SCALE,
+    alias_variant,
+    find_variant,
+    get_architecture,
+    list_variants,
+)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -237,6 +244,19 @@ def _weightless_variant(name: str):
     return variant if variant is not None and variant.cls.weightless else None
 
 
+def _likeliest(name: str, close: list[str]) -> str:
+    """Of equally close names, the default model of the homework's scale, then of any scale,
+    then one of the homework's scale, then the first by name: "edsr" means edsr-x3 and "abpn"
+    abpn-x3, not whichever scale sorts first."""
+    ratio = {n: difflib.SequenceMatcher(None, name, n).ratio() for n in close}
+    tied = sorted(n for n in close if ratio[n] == max(ratio.values()))
+    defaults = [m.lower() for m in (DEFAULT_MODEL, *DEFAULT_MODELS.values())]
+    homework = f"-x{DEFAULT_ALIAS_SCALE}"  # the scale a name without one stands for
+    return min(
+        tied, key=lambda n: (defaults.index(n) if n in defaults else 9, not n.endswith(homework))
+    )
+
+
 def _unknown_name(name: str) -> HubSRError:
     """The error for a name that is no folder, bundled model, weightless variant or repo id."""
     bundled = list(bundled_models())
@@ -253,9 +273,9 @@ def _unknown_name(name: str) -> HubSRError:
     suggestion = None
     for pool in (known, others):  # a bundled name first: it is what most people meant
         lowered = {n.lower(): n for n in pool}
-        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=len(lowered), cutoff=0.6)
         if close:
-            suggestion = lowered[close[0]]
+            suggestion = lowered[_likeliest(name.lower(), close)]
             break
     return UnknownModelError(name, known, others, suggestion)
 

@@ -84,7 +84,7 @@ def render_readme_section(
         + "\n\nPSNR/SSIM on Y, border = scale, MATLAB-bicubic LR (see `hubsr.protocol`), "
         "computed in float32. Timings are from one machine and run; see each model card for "
         "details.\n\n"
-        "![PSNR against CPU time](model_cards/results/psnr_vs_time.png)\n\n"
+        "![Set14 PSNR against CPU time at each scale](model_cards/results/psnr_vs_time.png)\n\n"
         "![Set14 crops: HR, bicubic and each model](model_cards/results/comparison.png)\n"
     )
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from hubsr import HubSRError, get_architecture
-from hubsr.benchmark import benchmark, format_table, match_lr_files
+from hubsr.benchmark import benchmark, format_table, match_lr_files, plot_psnr_vs_time
 from hubsr.cli import main
 from hubsr.imageio import list_images
 from hubsr.protocol import PROTOCOL, make_lr, modcrop
@@ -146,3 +146,33 @@ def test_table_lists_model_dataset_and_per_image_rows():
     assert lines[0].split() == ["model", "dataset", "PSNR", "SSIM", "params", "s/img"]
     assert lines[2].split() == ["m", "+TTA", "Set5", "x3", "30.40", "0.8690", "1,234", "0.250"]
     assert lines[3].split() == ["baby", "33.90", "0.9000", "0.100"]
+
+
+def test_the_plot_has_one_panel_per_scale(tmp_path):
+    def row(model, scale, psnr, tta=False, dataset="Set14"):
+        return {
+            "model": model,
+            "architecture": "abpn",
+            "scale": scale,
+            "dataset": dataset,
+            "psnr": psnr,
+            "params": 1000,
+            "seconds_per_image": 0.01,
+            "tta": tta,
+        }
+
+    x3 = [row("a-x3", 3, 29.8), row("b-x3", 3, 29.9), row("a-x3", 3, 30.0, tta=True)]
+    every_scale = [
+        row("a-x2", 2, 33.1),
+        *x3,
+        row("a-x4", 4, 28.1),
+        row("a-x4", 4, 31.4, dataset="Set5"),
+    ]
+    one = Image.open(plot_psnr_vs_time(x3, tmp_path / "x3.png"))
+    three = Image.open(plot_psnr_vs_time(every_scale, tmp_path / "all.png"))
+    assert three.width == one.width and three.height == 3 * one.height
+    with pytest.raises(HubSRError, match="no results without TTA on BSD100 to plot"):
+        plot_psnr_vs_time(x3, tmp_path / "none.png", dataset="BSD100")
+    with pytest.raises(HubSRError, match="no results without TTA to plot"):
+        plot_psnr_vs_time([row("a-x3", 3, 30.0, tta=True)], tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

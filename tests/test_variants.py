@@ -154,7 +154,7 @@ def test_load_weightless_variants(no_hub):
 
 def test_unknown_name_lists_the_known_ones(models, no_hub):
     with pytest.raises(UnknownModelError) as info:
-        hubsr.load("ABPN-X2x")
+        hubsr.load(DEFAULT_MODELS[2].upper() + "x")  # a bundled name, misspelt
     message = str(info.value)
     assert f"did you mean {DEFAULT_MODELS[2]}?" in message
     assert f"bundled models: {DEFAULT_MODELS[2]}, {DEFAULT_MODELS[3]}, bicubic" in message
@@ -279,3 +279,14 @@ def test_training_plans_name_their_variants(parse_settings):
             if "--model" in run["args"]:
                 assert s.model == run["name"], (plan.name, run["name"])
                 assert _trained(s) == get_variant(run["name"]).config
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("edsr", DEFAULT_MODELS[3]), ("abpn", "abpn-x3"), ("abpnx2", "abpn-x2"), ("vdsr", "vdsr-x3")],
+)
+def test_a_bare_architecture_name_suggests_its_x3_model(typo, meant):
+    # edsr-x2, edsr-x3 and edsr-x4 are equally close to "edsr": the default scale's one wins.
+    with pytest.raises(UnknownModelError) as raised:
+        hubsr.load(typo)
+    assert raised.value.suggestion == meant

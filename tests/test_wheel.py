@@ -20,7 +20,7 @@ from hubsr.bundled import DEFAULT_MODELS
 pytestmark = pytest.mark.slow  # builds a wheel and a venv
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGED = sorted({*DEFAULT_MODELS.values(), "abpn-x3"})
+PACKAGED = sorted({*DEFAULT_MODELS.values(), "abpn-x2", "abpn-x3", "abpn-x4"})  # + the fast ones
 
 
 @pytest.fixture(scope="module")
