@@ -359,16 +359,19 @@ def plot_psnr_vs_time(
 
     fig = Figure(figsize=(7, 4.5 * len(scales)), dpi=120)
     FigureCanvasAgg(fig)
+    # One colour per architecture in every panel, so that a family reads the same at each scale.
+    architectures = sorted({r["architecture"] for r in points})
+    colours = {a: f"C{i % 10}" for i, a in enumerate(architectures)} | {"bicubic": "grey"}
     for row, scale in enumerate(scales, start=1):
         ax = fig.add_subplot(len(scales), 1, row)
-        _plot_panel(ax, [r for r in points if r["scale"] == scale], dataset)
+        _plot_panel(ax, [r for r in points if r["scale"] == scale], dataset, colours)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-def _plot_panel(ax, points: list[dict], dataset: str) -> None:
+def _plot_panel(ax, points: list[dict], dataset: str, colours: dict[str, str]) -> None:
     """One scale's points on ``ax``: PSNR against log seconds, labelled, area by parameters."""
     biggest = max(max(r["params"] for r in points), 1)
     placed = []  # (log10 seconds, PSNR) of the labels drawn so far, highest PSNR first
@@ -376,7 +379,10 @@ def _plot_panel(ax, points: list[dict], dataset: str) -> None:
         label = r.get("model") or r["architecture"]
         size = 30 + 600 * np.sqrt(r["params"] / biggest)
         seconds = max(r["seconds_per_image"], 1e-4)
-        ax.scatter(seconds, r["psnr"], s=size, alpha=0.6, edgecolors="black", linewidths=0.5)
+        colour = colours[r["architecture"]]
+        ax.scatter(
+            seconds, r["psnr"], s=size, c=colour, alpha=0.6, edgecolors="black", linewidths=0.5
+        )
         params = f"{r['params'] / 1e3:.0f}K" if r["params"] else "0"
         # Models close in time and PSNR would print their labels on top of each other: the
         # labels of such neighbours alternate between the right and the left of their points,
