@@ -21,6 +21,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .atomic import write_bytes_atomic
 from .errors import HubSRError
+from .jsonfile import read_json
 from .record import TrainSummary, read_summary
 from .registry import get_architecture
 from .testsets import BENCHMARK_SETS
@@ -46,11 +47,7 @@ _TRAIN_SETS = {
 # -- reading benchmark JSON ------------------------------------------------------------------------
 def load_benchmark_json(path: str | Path) -> dict:
     """A JSON file written by ``hubsr benchmark --json``; a clear error for anything else."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubSRError(f"{path} is not a readable benchmark JSON: {exc}") from None
+    data = read_json(path, "benchmark JSON")
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise HubSRError(f"{path} has no 'results' list; write it with `hubsr benchmark --json`")
     return data
@@ -290,10 +287,7 @@ def write_card(
 
 
 def _read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubSRError(f"{path} is not a readable {what}: {exc}") from None
+    data = read_json(path, what)
     if not isinstance(data, dict):
         raise HubSRError(f"{path} is not a JSON object ({what})")
     return data

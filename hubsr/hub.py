@@ -9,7 +9,6 @@ and ``HubSR.from_pretrained`` rebuilds the right subclass from that file alone. 
 from __future__ import annotations
 
 import difflib
-import json
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -28,6 +27,7 @@ from torch import nn
 
 from .bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, find_bundled_model
 from .errors import HubSRError, UnknownModelError
+from .jsonfile import read_json
 from .registry import (
     ALIASES,
     DEFAULT_ALIAS_SCALE,
@@ -207,10 +207,7 @@ def _state_dict_problems(expected: dict, given: dict, show: int = 5) -> list[str
 
 
 def _read_config(path: Path) -> dict:
-    try:
-        config = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubSRError(f"{path} is not a readable JSON config: {exc}") from None
+    config = read_json(path, "JSON config")
     if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
         raise HubSRError(f"{path} has no 'architecture' name; it was not written by hubsr")
     return config
@@ -249,12 +246,15 @@ def _likeliest(name: str, close: list[str]) -> str:
     then one of the homework's scale, then the first by name: "edsr" means edsr-x3 and "abpn"
     abpn-x3, not whichever scale sorts first."""
     ratio = {n: difflib.SequenceMatcher(None, name, n).ratio() for n in close}
-    tied = sorted(n for n in close if ratio[n] == max(ratio.values()))
+    best = max(ratio.values())
+    tied = sorted(n for n in close if ratio[n] == best)
     defaults = [m.lower() for m in (DEFAULT_MODEL, *DEFAULT_MODELS.values())]
     homework = f"-x{DEFAULT_ALIAS_SCALE}"  # the scale a name without one stands for
-    return min(
-        tied, key=lambda n: (defaults.index(n) if n in defaults else 9, not n.endswith(homework))
-    )
+
+    def preference(n: str) -> tuple[int, bool]:
+        return (defaults.index(n) if n in defaults else len(defaults), not n.endswith(homework))
+
+    return min(tied, key=preference)
 
 
 def _unknown_name(name: str) -> HubSRError:

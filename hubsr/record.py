@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .errors import HubSRError
+from .jsonfile import read_json
 
 __all__ = [
     "ARTIFACTS",
@@ -97,12 +98,7 @@ class TrainSummary:
 
 def read_summary(path: str | Path) -> TrainSummary:
     """A ``train_summary.json`` file, checked against :class:`TrainSummary`."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubSRError(f"{path} is not a readable training summary: {exc}") from None
-    return TrainSummary.from_dict(data, str(path))
+    return TrainSummary.from_dict(read_json(path, "training summary"), str(path))
 
 
 def code_version(where: str | Path) -> dict[str, str | None]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..bundled import bundled_models, find_bundled_model, models_dir
 from ..cards import load_published
 from ..errors import HubSRError
+from ..jsonfile import read_json
 from ..testsets import BENCHMARK_SETS
 
 __all__ = [
@@ -337,10 +338,7 @@ def _require(path: Path, what: str) -> Path:
 
 def _read_json(path: Path) -> dict:
     _require(path, "a JSON record of the run")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HubSRError(f"{path} is not readable JSON: {exc}") from None
+    data = read_json(path, "JSON file")
     if not isinstance(data, dict):
         raise HubSRError(f"{path} is not a JSON object")
     return data
