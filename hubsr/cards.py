@@ -540,6 +540,15 @@ def _training_section(
             f"- released weights: step {summary.best_step}, the best on the "
             f"selection set ({Path(str((config or {}).get('eval_dir', 'Set5'))).name} PSNR)",
         ]
+        if summary.init_from:
+            fresh = f" (freshly initialised: `{summary.init_skip}`)" if summary.init_skip else ""
+            facts.append(f"- warm start: weights from `{summary.init_from}`{fresh}")
+        if summary.teacher:
+            w = summary.distill_weight
+            facts.append(
+                f"- distilled from `{summary.teacher}`: the loss is {1 - w:g} x loss(SR, HR) "
+                f"+ {w:g} x loss(SR, teacher's SR)"
+            )
         if summary.git_commit or summary.hubsr_version:
             facts.append(f"- code: {_code_words(summary)}")
         if summary.notes:

@@ -62,6 +62,8 @@ class TrainSummary:
     mixed_precision: str | None = None  # Accelerate's setting (no, bf16, fp16)
     init_from: str | None = None  # a warm start's model folder
     init_skip: str | None = None  # parameter-name prefixes the warm start left fresh
+    teacher: str | None = None  # the model distilled from (its output a second target)
+    distill_weight: float | None = None  # the teacher's share of the loss
     torch: str
     results: dict  # set name -> {"psnr": dB, "ssim": ...}, measured at the end of the run
     notes: str | None = None  # written by hand afterwards

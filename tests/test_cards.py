@@ -306,6 +306,15 @@ def test_the_card_of_the_training_record_alone(measured, tmp_path):
     text = write_card(folder, train_summary=summary | version).read_text()
     assert f"- code: commit `{'a' * 40}` with uncommitted changes" in text
     assert f"sha256 {'b' * 64}), hubsr 0.1.0" in text
+    assert "warm start" not in text and "distilled" not in text
+    lineage = {"init_from": "model_cards/edsr-x3", "init_skip": "tail.0"}
+    lineage |= {"teacher": "model_cards/edsr-x3", "distill_weight": 0.25}
+    text = write_card(folder, train_summary=summary | lineage).read_text()
+    assert (
+        "- warm start: weights from `model_cards/edsr-x3` (freshly initialised: `tail.0`)" in text
+    )
+    assert "- distilled from `model_cards/edsr-x3`: the loss is 0.75 x loss(SR, HR)" in text
+    assert "+ 0.25 x loss(SR, teacher's SR)" in text
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "config.json").write_bytes((folder / "config.json").read_bytes())
     with pytest.raises(HubSRError, match="no train_summary.json"):

@@ -123,6 +123,7 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--l2-tail", "1"], "--l2-tail is a fraction of training in [0, 1)"),
         (["--steps", "0"], "give a length"),
         (["--optimizer", "sgd"], "--optimizer must be adamw or muon"),
+        (["--distill-weight", "1.5"], "--distill-weight is a share in [0, 1]"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):
@@ -131,6 +132,40 @@ def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_teacher_with_the_students_own_weights_leaves_nothing_to_learn(tiny_data, tmp_path):
+    """--distill-weight 1 with the starting weights as the teacher: the target is the student's
+    own output, so the loss is zero from the first step and the weights never move. A teacher
+    that was ignored would leave the (positive) HR loss."""
+    teacher = tmp_path / "teacher"
+    torch.manual_seed(3)
+    hubsr.get_architecture("abpn")(scale=3, **json.loads(TINY_MODEL)).save_pretrained(teacher)
+    out = tmp_path / "run"
+    flags = ["--steps", "4", "--optimizer", "adamw", "--init-from", str(teacher)]
+    result = launch(tiny_data, out, *flags, "--teacher", str(teacher), "--distill-weight", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [r["loss"] for r in metrics(out)] == [0.0, 0.0]
+    start, end = load_file(teacher / "model.safetensors"), load_file(out / "last/model.safetensors")
+    assert all(start[k].equal(end[k]) for k in start)
+    summary = read_summary(out / "train_summary.json")
+    assert summary.teacher == str(teacher) and summary.distill_weight == 1.0
+    assert f"- distilled from `{teacher}`" in (out / "README.md").read_text()
+
+
+def test_a_teacher_of_another_scale_or_none_at_all_is_refused(tmp_path):
+    sys.path.insert(0, str(REPO / "training"))
+    from train import load_teacher
+
+    hubsr.get_architecture("abpn")(scale=2, channels=8, num_convs=2).save_pretrained(
+        tmp_path / "x2"
+    )
+    with pytest.raises(SystemExit, match="upscales x2, but the run trains x3"):
+        load_teacher(str(tmp_path / "x2"), 3, "cpu")
+    with pytest.raises(SystemExit, match="--teacher .*missing"):
+        load_teacher(str(tmp_path / "missing"), 3, "cpu")
+    teacher = load_teacher(str(tmp_path / "x2"), 2, "cpu")
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
 
 
 def test_warm_start_loads_every_weight_or_refuses_clearly(tmp_path):

@@ -86,6 +86,16 @@ class Settings:
         "comma-separated parameter-name prefixes that --init-from leaves freshly initialised "
         "(tail.0: a warm start from another scale keeps the body and learns a new upsampler)",
     )
+    teacher: str = opt(
+        "",
+        "model (folder, bundled name or Hub id) of the same scale, trained here, whose output on "
+        "each LR patch is a second target (distillation; empty: none)",
+    )
+    distill_weight: float = opt(
+        0.5,
+        "with --teacher: the teacher's share of the loss, "
+        "(1 - w) loss(sr, hr) + w loss(sr, teacher(lr))",
+    )
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
     eval_dir: str = opt("data/Set5", "selection set, evaluated every eval_every steps")
@@ -210,6 +220,8 @@ def parse_settings(argv=None) -> Settings:
         parser.error(f"--detail-oversample must be 1 or more, got {settings.detail_oversample}")
     if settings.optimizer not in ("adamw", "muon"):
         parser.error(f"--optimizer must be adamw or muon, got {settings.optimizer!r}")
+    if not 0.0 <= settings.distill_weight <= 1.0:
+        parser.error(f"--distill-weight is a share in [0, 1], got {settings.distill_weight}")
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
@@ -325,6 +337,21 @@ def load_warm_start(model, folder: Path, skip: tuple[str, ...] = ()) -> list[str
     return skipped
 
 
+def load_teacher(spec: str, scale: int, device) -> torch.nn.Module:
+    """The frozen ``--teacher`` model, in eval mode; a clear stop for one that does not load or
+    upscales by another factor than the run."""
+    try:
+        teacher = hubsr.HubSR.from_pretrained(spec, map_location=device)
+    except hubsr.HubSRError as error:
+        raise SystemExit(f"--teacher {spec}: {error}") from None
+    if teacher.scale != scale:
+        raise SystemExit(
+            f"--teacher {spec} upscales x{teacher.scale}, but the run trains x{scale}: "
+            "the teacher must have the run's scale"
+        )
+    return teacher.eval().requires_grad_(False)
+
+
 def atomic_save_model(model, folder: Path) -> None:
     """Save a model folder so that a reader sees the old one or the new one, never half."""
     with atomic_folder(folder) as partial:
@@ -344,6 +371,10 @@ def main(argv=None) -> None:
     out = Path(s.output)
     ckpt_dir = out / "checkpoint"
     set_seed(s.seed)
+    # Loaded before any work, so that a teacher that does not fit stops the run at once.
+    teacher = load_teacher(s.teacher, s.scale, accelerator.device) if s.teacher else None
+    if teacher is not None and s.channels_last:
+        teacher = teacher.to(memory_format=torch.channels_last)
 
     # -- data ------------------------------------------------------------------------------------
     factors = [float(f) for f in s.scale_aug.split(",") if f]
@@ -452,7 +483,13 @@ def main(argv=None) -> None:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
         # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
         loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
-        loss = loss_fn(forward(lr_batch).float(), hr_batch)
+        sr_batch = forward(lr_batch).float()
+        loss = loss_fn(sr_batch, hr_batch)
+        if teacher is not None:  # the teacher's output is a target without the HR image's noise
+            with torch.no_grad(), accelerator.autocast():
+                taught = teacher(lr_batch).float()
+            w = s.distill_weight
+            loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
         accelerator.backward(loss)
         if s.grad_clip > 0:
             accelerator.clip_grad_norm_(model.parameters(), s.grad_clip)
@@ -534,6 +571,8 @@ def main(argv=None) -> None:
             mixed_precision=precision,
             init_from=s.init_from or None,  # a warm start adds that model's training
             init_skip=s.init_skip or None,
+            teacher=s.teacher or None,
+            distill_weight=s.distill_weight if s.teacher else None,
             torch=torch.__version__,
             results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
             **code_version(REPO),  # git commit, hash of uncommitted changes, hubsr version
