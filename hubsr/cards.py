@@ -495,6 +495,14 @@ def _export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None =
 
 _SUFFIX = {"onnx": "onnx", "spandrel": "safetensors"}
 
+# How a card names the teacher's self-ensemble (train.py --teacher-tta).
+TEACHER_TTA_WORDS = {
+    "none": "",
+    "random": ", the teacher's SR taken on one random flip/rotation of each batch and turned "
+    "back (on average its x8 self-ensemble)",
+    "x8": ", the teacher's SR its x8 self-ensemble (mean over the 8 flips/rotations)",
+}
+
 
 def _protocol_section(row: dict, plain: dict) -> str:
     p = row["protocol"]
@@ -545,9 +553,10 @@ def _training_section(
             facts.append(f"- warm start: weights from `{summary.init_from}`{fresh}")
         if summary.teacher:
             w = summary.distill_weight
+            ensemble = TEACHER_TTA_WORDS.get(summary.teacher_tta or "none", "")
             facts.append(
                 f"- distilled from `{summary.teacher}`: the loss is {1 - w:g} x loss(SR, HR) "
-                f"+ {w:g} x loss(SR, teacher's SR)"
+                f"+ {w:g} x loss(SR, teacher's SR){ensemble}"
             )
         if summary.git_commit or summary.hubsr_version:
             facts.append(f"- code: {_code_words(summary)}")

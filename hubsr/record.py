@@ -64,6 +64,7 @@ class TrainSummary:
     init_skip: str | None = None  # parameter-name prefixes the warm start left fresh
     teacher: str | None = None  # the model distilled from (its output a second target)
     distill_weight: float | None = None  # the teacher's share of the loss
+    teacher_tta: str | None = None  # none, random or x8: the teacher's self-ensemble
     torch: str
     results: dict  # set name -> {"psnr": dB, "ssim": ...}, measured at the end of the run
     notes: str | None = None  # written by hand afterwards

@@ -314,7 +314,9 @@ def test_the_card_of_the_training_record_alone(measured, tmp_path):
         "- warm start: weights from `model_cards/edsr-x3` (freshly initialised: `tail.0`)" in text
     )
     assert "- distilled from `model_cards/edsr-x3`: the loss is 0.75 x loss(SR, HR)" in text
-    assert "+ 0.25 x loss(SR, teacher's SR)" in text
+    assert "+ 0.25 x loss(SR, teacher's SR)" in text and "self-ensemble" not in text
+    text = write_card(folder, train_summary=summary | lineage | {"teacher_tta": "random"})
+    assert "one random flip/rotation of each batch" in text.read_text()
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "config.json").write_bytes((folder / "config.json").read_bytes())
     with pytest.raises(HubSRError, match="no train_summary.json"):

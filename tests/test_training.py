@@ -124,6 +124,7 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--steps", "0"], "give a length"),
         (["--optimizer", "sgd"], "--optimizer must be adamw or muon"),
         (["--distill-weight", "1.5"], "--distill-weight is a share in [0, 1]"),
+        (["--teacher-tta", "x4"], "--teacher-tta must be one of none, random, x8"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):

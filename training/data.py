@@ -197,6 +197,12 @@ def dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
     return torch.rot90(t, k % 4, dims=(-2, -1))
 
 
+def undo_dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
+    """The inverse of ``dihedral(., k)``: ``undo_dihedral(dihedral(t, k), k) == t``."""
+    t = torch.rot90(t, -(k % 4), dims=(-2, -1))
+    return t.flip(-1) if k >= 4 else t
+
+
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     """(name, HxWx3 uint8) for every image in a folder (e.g. the Set5 selection set), loaded
     exactly as the benchmark loads it, so the Set5 PSNR logged here is the benchmark's."""

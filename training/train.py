@@ -50,6 +50,7 @@ from data import (  # noqa: E402
     load_rgb_images,
     to_rgb_uint8,
 )
+from distill import TEACHER_TTA, teacher_target  # noqa: E402
 from muon import ConvMuon  # noqa: E402
 from report import plot_curve  # noqa: E402
 
@@ -95,6 +96,12 @@ class Settings:
         0.5,
         "with --teacher: the teacher's share of the loss, "
         "(1 - w) loss(sr, hr) + w loss(sr, teacher(lr))",
+    )
+    teacher_tta: str = opt(
+        "none",
+        "with --teacher: none (the teacher's plain output), random (its output on one random "
+        "flip/rotation of the batch, turned back: on average the x8 self-ensemble, at the cost "
+        "of one forward) or x8 (the full self-ensemble, eight forwards)",
     )
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
@@ -222,6 +229,10 @@ def parse_settings(argv=None) -> Settings:
         parser.error(f"--optimizer must be adamw or muon, got {settings.optimizer!r}")
     if not 0.0 <= settings.distill_weight <= 1.0:
         parser.error(f"--distill-weight is a share in [0, 1], got {settings.distill_weight}")
+    if settings.teacher_tta not in TEACHER_TTA:
+        parser.error(
+            f"--teacher-tta must be one of {', '.join(TEACHER_TTA)}, got {settings.teacher_tta!r}"
+        )
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
@@ -487,7 +498,7 @@ def main(argv=None) -> None:
         loss = loss_fn(sr_batch, hr_batch)
         if teacher is not None:  # the teacher's output is a target without the HR image's noise
             with torch.no_grad(), accelerator.autocast():
-                taught = teacher(lr_batch).float()
+                taught = teacher_target(teacher, lr_batch, s.teacher_tta, generator).float()
             w = s.distill_weight
             loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
         accelerator.backward(loss)
@@ -573,6 +584,7 @@ def main(argv=None) -> None:
             init_skip=s.init_skip or None,
             teacher=s.teacher or None,
             distill_weight=s.distill_weight if s.teacher else None,
+            teacher_tta=s.teacher_tta if s.teacher else None,
             torch=torch.__version__,
             results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
             **code_version(REPO),  # git commit, hash of uncommitted changes, hubsr version

@@ -190,7 +190,7 @@ def gather(
         scale=scale,
         protocol=next(iter(records[0].results.values()))["protocol"],
         comparison=comparison,
-        ablations=read_ablations(Path(ablations)) if ablations is not None else None,
+        ablations=read_ablations(Path(ablations), scale) if ablations is not None else None,
         code=_code_record(code_url, records),
         benchmark=benchmark,
         published=load_published(published).get(scale, {}) if published else {},
@@ -243,13 +243,17 @@ def _benchmark_rows(path: Path) -> list[dict]:
 
 
 # -- ablations -------------------------------------------------------------------------------------
-def read_ablations(folder: Path) -> Ablations | None:
-    """Every ``<run>-train_config.json`` in ``folder`` with its ``<run>-metrics.jsonl``; ``None``
-    when the folder is absent or holds no runs."""
+def read_ablations(folder: Path, scale: int | None = None) -> Ablations | None:
+    """Every ``<run>-train_config.json`` in ``folder`` with its ``<run>-metrics.jsonl``, only
+    the runs at ``scale`` when one is given (a run that records no scale counts as x3, the
+    first runs' scale); ``None`` when the folder is absent or holds no such runs. The usual
+    settings are those of the runs read, so runs at another scale do not shift them."""
     configs = sorted(folder.glob("*-train_config.json")) if folder.is_dir() else []
-    if not configs:
-        return None
     named = {p.name.removesuffix("-train_config.json"): _read_json(p) for p in configs}
+    if scale is not None:
+        named = {k: c for k, c in named.items() if int(c.get("scale", 3)) == scale}
+    if not named:
+        return None
     selection = {Path(str(c.get("eval_dir", ""))).name for c in named.values()}
     if len(selection) != 1:
         raise HubSRError(f"the runs in {folder} were selected on different sets {selection}")

@@ -1,0 +1,75 @@
+"""The teacher's target for distillation (training/distill.py): plain, one random
+flip/rotation turned back, or the x8 self-ensemble."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import hubsr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+from data import dihedral, undo_dihedral  # noqa: E402
+from distill import TEACHER_TTA, teacher_target  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def teacher() -> torch.nn.Module:
+    # A random ABPN is not equivariant to flips/rotations, so each of the 8 views differs.
+    torch.manual_seed(0)
+    return hubsr.get_architecture("abpn")(scale=2, channels=8, num_convs=2).eval()
+
+
+@pytest.fixture(scope="module")
+def batch() -> torch.Tensor:
+    return torch.rand(2, 3, 6, 9, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_undo_dihedral_inverts_every_flip_and_rotation(k):
+    t = torch.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    assert undo_dihedral(dihedral(t, k), k).equal(t)
+
+
+@torch.no_grad()
+def test_none_is_the_teachers_plain_output(teacher, batch):
+    out = teacher_target(teacher, batch, "none", torch.Generator())
+    assert out.equal(teacher(batch))
+
+
+@torch.no_grad()
+def test_views_are_turned_back_onto_the_input_grid(teacher, batch):
+    # Each turned-back view has the plain output's shape and is close to it (the same image,
+    # seen differently), but a random network's views are not all identical.
+    plain = teacher(batch)
+    views = [undo_dihedral(teacher(dihedral(batch, k)), k) for k in range(8)]
+    assert all(v.shape == plain.shape for v in views)
+    assert views[0].allclose(plain, atol=1e-6)
+    assert not all(v.allclose(plain, atol=1e-6) for v in views[1:])
+
+
+@torch.no_grad()
+def test_random_draws_one_view_per_call_from_the_generator(teacher, batch):
+    views = [undo_dihedral(teacher(dihedral(batch, k)), k) for k in range(8)]
+    generator = torch.Generator().manual_seed(5)
+    expected_k = torch.randint(8, (20,), generator=torch.Generator().manual_seed(5)).tolist()
+    for k in expected_k:
+        out = teacher_target(teacher, batch, "random", generator)
+        assert out.allclose(views[k], atol=1e-6)
+    assert len(set(expected_k)) > 1
+
+
+@torch.no_grad()
+def test_x8_is_the_mean_of_the_eight_turned_back_views(teacher, batch):
+    views = [undo_dihedral(teacher(dihedral(batch, k)), k) for k in range(8)]
+    out = teacher_target(teacher, batch, "x8", torch.Generator())
+    assert out.allclose(torch.stack(views).mean(0), atol=1e-6)
+
+
+def test_an_unknown_mode_is_refused(teacher, batch):
+    with pytest.raises(ValueError, match="must be one of none, random, x8"):
+        teacher_target(teacher, batch, "x4", torch.Generator())
+    assert TEACHER_TTA == ("none", "random", "x8")
