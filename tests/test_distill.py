@@ -13,7 +13,7 @@ import hubsr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
 from data import dihedral, undo_dihedral  # noqa: E402
-from distill import TEACHER_TTA, teacher_target  # noqa: E402
+from distill import teacher_target  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -72,4 +72,3 @@ def test_x8_is_the_mean_of_the_eight_turned_back_views(teacher, batch):
 def test_an_unknown_mode_is_refused(teacher, batch):
     with pytest.raises(ValueError, match="must be one of none, random, x8"):
         teacher_target(teacher, batch, "x4", torch.Generator())
-    assert TEACHER_TTA == ("none", "random", "x8")
