@@ -22,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .bundled import models_of_scale
+from .dihedral import VIEWS, dihedral, undo_dihedral
 from .errors import HubSRError
 from .imageio import DEFAULT_MAX_PIXELS, read_image
 from .precision import default_amp_dtype
@@ -60,9 +61,6 @@ _AMP_DTYPES = {
     "fp16": torch.float16,
     "half": torch.float16,
 }
-
-# The x8 geometric self-ensemble: (horizontal flip, number of 90-degree rotations).
-_TTA_TRANSFORMS = [(flip, k) for flip in (False, True) for k in range(4)]
 
 
 def upscale(
@@ -420,12 +418,10 @@ class _Runner:
         if not self.tta:
             return self._forward(x)
         total = None
-        for flip, k in _TTA_TRANSFORMS:
-            y = self._forward(torch.rot90(x.flip(-1) if flip else x, k, (-2, -1)))
-            y = torch.rot90(y, -k, (-2, -1))
-            y = y.flip(-1) if flip else y
+        for k in VIEWS:  # the x8 geometric self-ensemble
+            y = undo_dihedral(self._forward(dihedral(x, k)), k)
             total = y if total is None else total.add_(y)
-        return total / len(_TTA_TRANSFORMS)
+        return total / len(VIEWS)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]

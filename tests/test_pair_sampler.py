@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from hubsr.dihedral import dihedral
 from hubsr.protocol import make_lr, modcrop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from data import PairSampler, cached_pyramid, dihedral, keep_detailed, make_pyramid  # noqa: E402
+from data import PairSampler, cached_pyramid, keep_detailed, make_pyramid  # noqa: E402
 
 
 @pytest.fixture(scope="module")

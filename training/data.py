@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from hubsr.atomic import atomic_folder, write_atomic
+from hubsr.dihedral import VIEWS, dihedral
 from hubsr.imageio import list_images
 from hubsr.protocol import make_lr, modcrop
 from hubsr.resize import imresize
@@ -135,7 +136,7 @@ class PairSampler:
         every device."""
         index = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
         uniform = torch.rand(batch, 2, generator=generator)
-        transforms = torch.randint(0, 8, (batch,), generator=generator)
+        transforms = torch.randint(0, len(VIEWS), (batch,), generator=generator)
         index, transforms = index.to(self.device), transforms.to(self.device)
         p, s = self.patch, self.scale
         sizes = self.lr_sizes[index]  # (B, 2): LR height, width
@@ -178,7 +179,7 @@ def _dihedral_grids(size: int, device: torch.device) -> torch.Tensor:
     patch[:, grid[k, 0, i, j], grid[k, 1, i, j]]``."""
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     base = torch.stack([rows, cols])
-    return torch.stack([dihedral(base, k) for k in range(8)]).to(device)
+    return torch.stack([dihedral(base, k) for k in VIEWS]).to(device)
 
 
 def _gather(flat, offsets, widths, corners, grids) -> torch.Tensor:
@@ -188,19 +189,6 @@ def _gather(flat, offsets, widths, corners, grids) -> torch.Tensor:
     cols = corners[:, 1, None, None] + grids[:, 1]
     index = offsets[:, None, None] + rows * widths[:, None, None] + cols  # (B, n, n)
     return flat[:, index].transpose(0, 1).contiguous()
-
-
-def dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
-    """One of the 8 flips/rotations of a ``...xHxW`` tensor (k in 0..7)."""
-    if k >= 4:
-        t = t.flip(-1)
-    return torch.rot90(t, k % 4, dims=(-2, -1))
-
-
-def undo_dihedral(t: torch.Tensor, k: int) -> torch.Tensor:
-    """The inverse of ``dihedral(., k)``: ``undo_dihedral(dihedral(t, k), k) == t``."""
-    t = torch.rot90(t, -(k % 4), dims=(-2, -1))
-    return t.flip(-1) if k >= 4 else t
 
 
 def load_rgb_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from data import dihedral, undo_dihedral
+from hubsr.dihedral import VIEWS, dihedral, undo_dihedral
 
 TEACHER_TTA = ("none", "random", "x8")
 
@@ -25,13 +25,15 @@ def teacher_target(
     if mode == "none":
         return teacher(lr)
     if mode == "random":
-        k = int(torch.randint(8, (), generator=generator))
+        k = int(torch.randint(len(VIEWS), (), generator=generator))
         return _turned_back(teacher, lr, k)
     if mode == "x8":
-        return sum(_turned_back(teacher, lr, k).float() for k in range(8)) / 8
+        return sum(_turned_back(teacher, lr, k).float() for k in VIEWS) / len(VIEWS)
     raise ValueError(f"teacher TTA must be one of {', '.join(TEACHER_TTA)}, got {mode!r}")
 
 
 def _turned_back(teacher: torch.nn.Module, lr: torch.Tensor, k: int) -> torch.Tensor:
-    turned = dihedral(lr, k).contiguous(memory_format=torch.channels_last)
+    # Keep the batch's memory layout (channels_last or not, as train.py chose) for the teacher.
+    layout = torch.channels_last if lr.is_contiguous(memory_format=torch.channels_last) else None
+    turned = dihedral(lr, k).contiguous(memory_format=layout or torch.contiguous_format)
     return undo_dihedral(teacher(turned), k)
