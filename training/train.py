@@ -372,6 +372,8 @@ def atomic_save_model(model, folder: Path) -> None:
 
 def main(argv=None) -> None:
     s = parse_settings(argv)
+    # Read now, not at the end: the checkout may change while a long run trains.
+    code = code_version(REPO)  # git commit, hash of uncommitted changes, hubsr version
     if s.threads:
         torch.set_num_threads(s.threads)
     precision = resolve_precision(s.mixed_precision)
@@ -587,7 +589,7 @@ def main(argv=None) -> None:
             teacher_tta=s.teacher_tta if s.teacher else None,
             torch=torch.__version__,
             results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
-            **code_version(REPO),  # git commit, hash of uncommitted changes, hubsr version
+            **code,
         )
         (out / "train_summary.json").write_text(summary.to_json())
         plot_curve(out / "metrics.jsonl", out / "training_curve.png")
