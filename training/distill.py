@@ -34,6 +34,7 @@ def teacher_target(
 
 def _turned_back(teacher: torch.nn.Module, lr: torch.Tensor, k: int) -> torch.Tensor:
     # Keep the batch's memory layout (channels_last or not, as train.py chose) for the teacher.
-    layout = torch.channels_last if lr.is_contiguous(memory_format=torch.channels_last) else None
-    turned = dihedral(lr, k).contiguous(memory_format=layout or torch.contiguous_format)
+    channels_last = lr.is_contiguous(memory_format=torch.channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    turned = dihedral(lr, k).contiguous(memory_format=layout)
     return undo_dihedral(teacher(turned), k)
