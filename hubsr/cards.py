@@ -554,6 +554,11 @@ def _training_section(
         if summary.teacher:
             w = summary.distill_weight
             ensemble = TEACHER_TTA_WORDS.get(summary.teacher_tta or "none", "")
+            if summary.teacher_on == "images":
+                ensemble += (
+                    ", computed once on each whole training image (LR) and cut into patches "
+                    "alongside the HR image"
+                )
             facts.append(
                 f"- distilled from `{summary.teacher}`: the loss is {1 - w:g} x loss(SR, HR) "
                 f"+ {w:g} x loss(SR, teacher's SR){ensemble}"

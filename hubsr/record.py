@@ -65,6 +65,7 @@ class TrainSummary:
     teacher: str | None = None  # the model distilled from (its output a second target)
     distill_weight: float | None = None  # the teacher's share of the loss
     teacher_tta: str | None = None  # none, random or x8: the teacher's self-ensemble
+    teacher_on: str | None = None  # patches (each batch) or images (each whole image, once)
     torch: str
     results: dict  # set name -> {"psnr": dB, "ssim": ...}, measured at the end of the run
     notes: str | None = None  # written by hand afterwards

@@ -1,19 +1,26 @@
 """The teacher's target for distillation (training/distill.py): plain, one random
-flip/rotation turned back, or the x8 self-ensemble."""
+flip/rotation turned back, or the x8 self-ensemble; per batch, or once per whole image."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import hubsr
 from hubsr.dihedral import dihedral, undo_dihedral
+from hubsr.pipeline import upscale
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from distill import teacher_target  # noqa: E402
+from distill import (  # noqa: E402
+    cached_teacher_images,
+    teacher_images,
+    teacher_target,
+    weights_digest,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +73,47 @@ def test_x8_is_the_mean_of_the_eight_turned_back_views(teacher, batch):
 def test_an_unknown_mode_is_refused(teacher, batch):
     with pytest.raises(ValueError, match="must be one of none, random, x8"):
         teacher_target(teacher, batch, "x4", torch.Generator())
+
+
+@pytest.fixture(scope="module")
+def pyramid() -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(2)
+    return [
+        (
+            rng.integers(0, 256, (2 * h, 2 * w, 3), dtype=np.uint8),
+            rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
+        )
+        for h, w in [(5, 7), (8, 4)]
+    ]
+
+
+def test_whole_image_targets_are_the_pipelines_sr_of_each_lr_image(teacher, pyramid):
+    for mode in ("none", "x8"):
+        targets = teacher_images(teacher, pyramid, mode)
+        for (hr, lr), target in zip(pyramid, targets, strict=True):
+            assert target.dtype == np.uint8 and target.shape == hr.shape
+            assert np.array_equal(target, upscale(teacher, lr, tta=mode == "x8"))
+    plain, ensemble = (
+        teacher_images(teacher, pyramid, "none"),
+        teacher_images(teacher, pyramid, "x8"),
+    )
+    assert not all(np.array_equal(a, b) for a, b in zip(plain, ensemble, strict=True))
+    with pytest.raises(ValueError, match="none or x8, got 'random'"):
+        teacher_images(teacher, pyramid, "random")
+
+
+def test_whole_image_targets_are_read_back_from_their_cache(teacher, pyramid, tmp_path):
+    cache = tmp_path / "targets.npz"
+    built = cached_teacher_images(teacher, pyramid, "x8", cache)
+    loaded = cached_teacher_images(None, pyramid, "x8", cache)  # no teacher needed: read back
+    assert cache.is_file() and len(built) == len(loaded) == len(pyramid)
+    assert all(np.array_equal(a, b) for a, b in zip(built, loaded, strict=True))
+
+
+def test_the_weights_digest_names_the_weights(teacher):
+    same = hubsr.get_architecture("abpn")(scale=2, channels=8, num_convs=2)
+    same.load_state_dict(teacher.state_dict())
+    assert weights_digest(same) == weights_digest(teacher)
+    with torch.no_grad():
+        next(same.parameters()).view(-1)[0] += 1e-3
+    assert weights_digest(same) != weights_digest(teacher)

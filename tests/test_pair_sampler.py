@@ -52,6 +52,30 @@ def test_gathered_patches_equal_patches_cut_one_by_one(images):
     assert set(transforms.tolist()) == set(range(8))  # every flip/rotation was exercised
 
 
+def test_targets_are_cut_where_and_turned_as_the_hr_patches_are(images):
+    # Targets that are a pixel-wise function of HR (255 - HR) must come out as that function
+    # of the HR patches, for every draw, size and flip/rotation; a 1 x 1 too-small image is
+    # skipped together with its target.
+    pyramid = make_pyramid(images, 3, (1.0, 0.6))
+    targets = [255 - hr for hr, _ in pyramid]
+    plain = PairSampler(pyramid, scale=3, patch=7)
+    with_targets = PairSampler(pyramid, scale=3, patch=7, targets=targets)
+    lr, hr = plain.sample(64, torch.Generator().manual_seed(5))
+    lr_t, hr_t, target = with_targets.sample(64, torch.Generator().manual_seed(5))
+    assert torch.equal(lr, lr_t) and torch.equal(hr, hr_t)
+    assert torch.equal(target * 255, 255 - hr * 255)
+
+
+def test_targets_that_do_not_match_the_pyramid_are_refused(images):
+    pyramid = make_pyramid(images, 3)
+    with pytest.raises(ValueError, match="3 targets for 4 pyramid pairs"):
+        PairSampler(pyramid, scale=3, patch=7, targets=[hr for hr, _ in pyramid[:3]])
+    wrong = [hr for hr, _ in pyramid]
+    wrong[1] = wrong[1][:-3]
+    with pytest.raises(ValueError, match="a target of shape"):
+        PairSampler(pyramid, scale=3, patch=7, targets=wrong)
+
+
 def test_images_too_small_for_a_patch_are_skipped_and_none_left_is_an_error(images):
     pyramid = make_pyramid(images, 3)
     sampler = PairSampler(pyramid, scale=3, patch=12)  # needs 36 HR pixels a side: 3 of 4 fit
@@ -85,6 +109,8 @@ def test_keep_detailed_keeps_textured_pairs_aligned():
     lr = torch.rand(6, 3, 4, 4, generator=rng)
     lr[[0, 2, 5]] = 0.5  # three flat patches
     hr[[0, 2, 5]] = 0.5
-    kept_lr, kept_hr = keep_detailed(lr, hr, keep=3)
+    target = torch.rand(6, 3, 12, 12, generator=rng)  # not ranked: only indexed alike
+    kept_lr, kept_hr, kept_target = keep_detailed(3, lr, hr, target)
     # The textured pairs 1, 3, 4 survive, in draw order, each LR still with its own HR.
     assert torch.equal(kept_lr, lr[[1, 3, 4]]) and torch.equal(kept_hr, hr[[1, 3, 4]])
+    assert torch.equal(kept_target, target[[1, 3, 4]])

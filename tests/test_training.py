@@ -125,6 +125,8 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--optimizer", "sgd"], "--optimizer must be adamw or muon"),
         (["--distill-weight", "1.5"], "--distill-weight is a share in [0, 1]"),
         (["--teacher-tta", "x4"], "--teacher-tta must be one of none, random, x8"),
+        (["--teacher-on", "tiles"], "--teacher-on must be one of patches, images"),
+        (["--teacher-on", "images", "--teacher-tta", "random"], "use --teacher-tta x8"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):
@@ -152,6 +154,31 @@ def test_a_teacher_with_the_students_own_weights_leaves_nothing_to_learn(tiny_da
     summary = read_summary(out / "train_summary.json")
     assert summary.teacher == str(teacher) and summary.distill_weight == 1.0
     assert f"- distilled from `{teacher}`" in (out / "README.md").read_text()
+
+
+def test_a_teacher_on_whole_images_is_computed_once_and_cached(tiny_data, tmp_path):
+    """--teacher-on images: the teacher's x8 SR of each pyramid image is made once, cached under
+    the teacher's weights digest, reused by the next run, and recorded in the summary and card."""
+    teacher = tmp_path / "teacher"
+    torch.manual_seed(4)
+    hubsr.get_architecture("abpn")(scale=3, **json.loads(TINY_MODEL)).save_pretrained(teacher)
+    flags = ["--steps", "4", "--teacher", str(teacher), "--teacher-tta", "x8"]
+    flags += ["--teacher-on", "images", "--distill-weight", "0.7"]
+    first = launch(tiny_data, tmp_path / "run", *flags)
+    assert first.returncode == 0, first.stderr[-3000:]
+    caches = list((tmp_path / "cache").rglob("pyramid-x3-*-teacher-*-x8.npz"))
+    assert len(caches) == 1
+    written = caches[0].stat().st_mtime_ns
+    assert "teacher SR (x8)" in first.stderr  # the one-off pass shows its progress
+    second = launch(tiny_data, tmp_path / "run2", *flags)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "teacher SR" not in second.stderr and caches[0].stat().st_mtime_ns == written
+    summary = read_summary(tmp_path / "run" / "train_summary.json")
+    assert summary.teacher_on == "images" and summary.teacher_tta == "x8"
+    assert summary.distill_weight == 0.7
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "computed once on each whole training image" in card
+    assert all(np.isfinite(r["loss"]) and r["loss"] > 0 for r in metrics(tmp_path / "run"))
 
 
 def test_a_teacher_of_another_scale_or_none_at_all_is_refused(tmp_path):

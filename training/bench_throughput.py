@@ -92,7 +92,7 @@ def main() -> None:
     def draw():
         lr, hr = sampler.sample(args.batch * args.detail_oversample, generator)
         if args.detail_oversample > 1:
-            lr, hr = keep_detailed(lr, hr, args.batch)
+            lr, hr = keep_detailed(args.batch, lr, hr)
         if args.channels_last:  # as train.py
             lr = lr.contiguous(memory_format=torch.channels_last)
         return lr, hr

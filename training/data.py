@@ -110,16 +110,31 @@ class PairSampler:
         scale: SR factor.
         patch: LR patch size (HR patches are ``patch * scale``).
         device: where the uint8 pairs live and patches are cut.
+        targets: optional HR-sized uint8 images, one per pyramid pair (e.g. a teacher's SR of
+            each LR image); their patches are cut exactly where, and turned exactly as, the HR
+            patches are, and :meth:`sample` returns them third.
     """
 
-    def __init__(self, pyramid, scale: int, patch: int, device="cpu"):
+    def __init__(self, pyramid, scale: int, patch: int, device="cpu", targets=None):
         self.scale, self.patch, self.device = scale, patch, torch.device(device)
-        usable = [(hr, lr) for hr, lr in pyramid if min(hr.shape[:2]) >= patch * scale]
-        if not usable:
+        if targets is not None:
+            if len(targets) != len(pyramid):
+                raise ValueError(f"{len(targets)} targets for {len(pyramid)} pyramid pairs")
+            for (hr, _), target in zip(pyramid, targets, strict=True):
+                if target.shape != hr.shape:
+                    raise ValueError(f"a target of shape {target.shape} for an HR of {hr.shape}")
+        rows = [
+            (hr, lr, None if targets is None else targets[i])
+            for i, (hr, lr) in enumerate(pyramid)
+            if min(hr.shape[:2]) >= patch * scale
+        ]
+        if not rows:
             raise ValueError(f"no training image is at least {patch * scale} pixels on each side")
-        hr_images, lr_images = zip(*usable, strict=True)
+        hr_images, lr_images, target_images = zip(*rows, strict=True)
         self.lr_flat, self.lr_offsets = _flatten(lr_images, self.device)
         self.hr_flat, self.hr_offsets = _flatten(hr_images, self.device)
+        # Same shapes as the HR images, hence the same offsets.
+        self.target_flat = None if targets is None else _flatten(target_images, self.device)[0]
         self.lr_sizes = torch.tensor([im.shape[:2] for im in lr_images], device=self.device)
         self.lr_grids = _dihedral_grids(patch, self.device)
         self.hr_grids = _dihedral_grids(patch * scale, self.device)
@@ -129,8 +144,9 @@ class PairSampler:
     def __len__(self) -> int:
         return len(self.weights)
 
-    def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """A float batch ``(lr, hr)`` in [0, 1] on the sampler's device.
+    def sample(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """A float batch ``(lr, hr)``, or ``(lr, hr, target)`` with targets, in [0, 1] on the
+        sampler's device.
 
         The draws come from ``generator`` (on the CPU), so a seed gives the same patches on
         every device."""
@@ -144,23 +160,24 @@ class PairSampler:
         lr = _gather(
             self.lr_flat, self.lr_offsets[index], sizes[:, 1], corner, self.lr_grids[transforms]
         )
-        hr = _gather(
-            self.hr_flat,
-            self.hr_offsets[index],
-            sizes[:, 1] * s,
-            corner * s,
-            self.hr_grids[transforms],
-        )
-        return lr.float() / 255, hr.float() / 255
+        hr_images = [self.hr_flat] + ([] if self.target_flat is None else [self.target_flat])
+        hr_like = [
+            _gather(
+                flat, self.hr_offsets[index], sizes[:, 1] * s, corner * s, self.hr_grids[transforms]
+            )
+            for flat in hr_images
+        ]
+        return tuple(patches.float() / 255 for patches in (lr, *hr_like))
 
 
-def keep_detailed(lr: torch.Tensor, hr: torch.Tensor, keep: int):
-    """The ``keep`` pairs whose LR patches have the most detail (mean absolute difference
-    between neighbouring pixels). Flat patches teach a model little that bicubic does not know
-    already; ranking a larger draw spends the step on edges and texture instead."""
+def keep_detailed(keep: int, lr: torch.Tensor, *aligned: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The ``keep`` draws whose LR patches have the most detail (mean absolute difference
+    between neighbouring pixels): ``(lr, *aligned)`` cut down to them, each tensor indexed
+    alike. Flat patches teach a model little that bicubic does not know already; ranking a
+    larger draw spends the step on edges and texture instead."""
     detail = lr.diff(dim=-1).abs().mean(dim=(1, 2, 3)) + lr.diff(dim=-2).abs().mean(dim=(1, 2, 3))
     index = detail.topk(keep).indices.sort().values
-    return lr[index], hr[index]
+    return tuple(tensor[index] for tensor in (lr, *aligned))
 
 
 def _flatten(images: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,15 +6,29 @@ models (x2, x3, x4), but costs 8 forwards. A student trained towards the teacher
 *one* random flip/rotation per batch sees, on average over the steps, the ensemble's mean
 (exactly so under L2), for one forward per step: a way to move part of the ensemble's gain into
 the plain model.
+
+Or the teacher runs once, before training, on each *whole* LR image of the training pyramid
+(:func:`cached_teacher_images`, ``train.py --teacher-on images``): its SR, the x8 ensemble
+itself if asked, is then cut into patches alongside the HR image. The targets see each image's
+full context rather than a patch's, and a step costs no teacher forward at all, for a one-off
+pass over the pyramid (cached on disk, keyed by the teacher's weights).
 """
 
 from __future__ import annotations
 
-import torch
+import hashlib
+from pathlib import Path
 
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from hubsr.atomic import write_atomic
 from hubsr.dihedral import VIEWS, dihedral, undo_dihedral
+from hubsr.pipeline import upscale
 
 TEACHER_TTA = ("none", "random", "x8")
+TEACHER_ON = ("patches", "images")  # each batch's LR patches, or each whole LR image once
 
 
 def teacher_target(
@@ -38,3 +52,41 @@ def _turned_back(teacher: torch.nn.Module, lr: torch.Tensor, k: int) -> torch.Te
     layout = torch.channels_last if channels_last else torch.contiguous_format
     turned = dihedral(lr, k).contiguous(memory_format=layout)
     return undo_dihedral(teacher(turned), k)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short SHA-256 of a model's parameters and buffers (names, shapes, dtypes and values):
+    it names the files that cache the model's outputs."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def teacher_images(teacher: torch.nn.Module, pyramid, mode: str) -> list[np.ndarray]:
+    """The teacher's uint8 SR of every LR image of ``pyramid`` ((HR, LR) pairs), each the shape
+    of its HR image, by the inference pipeline (:func:`hubsr.pipeline.upscale`, in its default
+    precision): the x8 self-ensemble for ``mode="x8"``, the plain output for ``"none"``."""
+    if mode not in ("none", "x8"):
+        raise ValueError(
+            f"the teacher's SR of whole images takes teacher TTA none or x8, got {mode!r} "
+            "(random draws a view per batch)"
+        )
+    return [
+        upscale(teacher, lr, tta=mode == "x8")
+        for _, lr in tqdm(pyramid, desc=f"teacher SR ({mode})", unit="image")
+    ]
+
+
+def cached_teacher_images(teacher, pyramid, mode: str, cache_file: Path) -> list[np.ndarray]:
+    """:func:`teacher_images`, saved to ``cache_file`` (.npz) and loaded from it when present.
+    The caller names the file by the pyramid, the teacher's :func:`weights_digest` and mode."""
+    cache_file = Path(cache_file)
+    if cache_file.is_file():
+        with np.load(cache_file) as saved:
+            return [saved[f"sr{i}"] for i in range(len(saved.files))]
+    images = teacher_images(teacher, pyramid, mode)
+    arrays = {f"sr{i}": image for i, image in enumerate(images)}
+    write_atomic(cache_file, lambda file: np.savez(file, **arrays))  # the whole file or none
+    return images

@@ -50,7 +50,13 @@ from data import (  # noqa: E402
     load_rgb_images,
     to_rgb_uint8,
 )
-from distill import TEACHER_TTA, teacher_target  # noqa: E402
+from distill import (  # noqa: E402
+    TEACHER_ON,
+    TEACHER_TTA,
+    cached_teacher_images,
+    teacher_target,
+    weights_digest,
+)
 from muon import ConvMuon  # noqa: E402
 from report import plot_curve  # noqa: E402
 
@@ -102,6 +108,13 @@ class Settings:
         "with --teacher: none (the teacher's plain output), random (its output on one random "
         "flip/rotation of the batch, turned back: on average the x8 self-ensemble, at the cost "
         "of one forward) or x8 (the full self-ensemble, eight forwards)",
+    )
+    teacher_on: str = opt(
+        "patches",
+        "with --teacher: patches (its SR of each batch's LR patches, at every step) or images "
+        "(its SR of each whole LR image of the training pyramid, once before training and "
+        "cached; patches are cut from it as from HR: full-image context, no teacher cost per "
+        "step; --teacher-tta none or x8)",
     )
     # Data
     train_dirs: str = opt("data/T91,data/BSDS200", "comma-separated HR folders (default: 291 set)")
@@ -232,6 +245,15 @@ def parse_settings(argv=None) -> Settings:
     if settings.teacher_tta not in TEACHER_TTA:
         parser.error(
             f"--teacher-tta must be one of {', '.join(TEACHER_TTA)}, got {settings.teacher_tta!r}"
+        )
+    if settings.teacher_on not in TEACHER_ON:
+        parser.error(
+            f"--teacher-on must be one of {', '.join(TEACHER_ON)}, got {settings.teacher_on!r}"
+        )
+    if settings.teacher_on == "images" and settings.teacher_tta == "random":
+        parser.error(
+            "--teacher-on images computes the teacher's SR once per image: use --teacher-tta x8 "
+            "(its self-ensemble) or none; random draws a view per batch"
         )
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
@@ -399,11 +421,20 @@ def main(argv=None) -> None:
         pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
         workers = s.workers or min(8, os.cpu_count() or 1)
         pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
+        targets = None
+        if teacher is not None and s.teacher_on == "images":
+            # Named by the pyramid, the teacher's weights and its ensemble: any change rebuilds.
+            targets_file = pyramid_file.with_name(
+                f"{pyramid_file.stem}-teacher-{weights_digest(teacher)}-{s.teacher_tta}.npz"
+            )
+            targets = cached_teacher_images(teacher, pyramid, s.teacher_tta, targets_file)
+            teacher = None  # its work is done: the sampler cuts its SR with the HR patches
     if s.prepare_data:
-        accelerator.print(f"data caches ready: {dataset_dir}, {pyramid_file.name}")
+        made = pyramid_file.name + (f", {targets_file.name}" if targets is not None else "")
+        accelerator.print(f"data caches ready: {dataset_dir}, {made}")
         return
-    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device)
-    del pyramid  # the sampler holds its own (device) copy
+    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device, targets=targets)
+    del pyramid, targets  # the sampler holds its own (device) copy
     eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
     accelerator.print(
         f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
@@ -489,18 +520,23 @@ def main(argv=None) -> None:
         for optimizer in optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = lr
-        lr_batch, hr_batch = sampler.sample(s.batch * s.detail_oversample, generator)
+        # (lr, hr), or (lr, hr, the teacher's SR) with --teacher-on images
+        drawn = sampler.sample(s.batch * s.detail_oversample, generator)
         if s.detail_oversample > 1:
-            lr_batch, hr_batch = keep_detailed(lr_batch, hr_batch, s.batch)
+            drawn = keep_detailed(s.batch, *drawn)
+        lr_batch, hr_batch = drawn[:2]
         if s.channels_last:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
         # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
         loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
         sr_batch = forward(lr_batch).float()
         loss = loss_fn(sr_batch, hr_batch)
-        if teacher is not None:  # the teacher's output is a target without the HR image's noise
-            with torch.no_grad(), accelerator.autocast():
-                taught = teacher_target(teacher, lr_batch, s.teacher_tta, generator).float()
+        if s.teacher:  # the teacher's output is a target without the HR image's noise
+            if teacher is None:  # --teacher-on images: cut from its SR of the whole image
+                taught = drawn[2]
+            else:
+                with torch.no_grad(), accelerator.autocast():
+                    taught = teacher_target(teacher, lr_batch, s.teacher_tta, generator).float()
             w = s.distill_weight
             loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
         accelerator.backward(loss)
@@ -587,6 +623,7 @@ def main(argv=None) -> None:
             teacher=s.teacher or None,
             distill_weight=s.distill_weight if s.teacher else None,
             teacher_tta=s.teacher_tta if s.teacher else None,
+            teacher_on=s.teacher_on if s.teacher else None,
             torch=torch.__version__,
             results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
             **code,
