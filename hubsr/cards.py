@@ -646,10 +646,17 @@ def _limitations_section(scale: int, config: dict | None, train_sets: list[str])
             "research and education; check its terms before commercial use of these weights."
         )
     if config is not None and config.get("minutes"):
+        budget = f"Trained for a fixed budget of {config['minutes']:g} minutes"
+        if config.get("init_from"):  # the budget is this stage's; the warm start's comes on top
+            budget = (
+                f"The last stage trained for a fixed budget of {config['minutes']:g} minutes, "
+                f"continuing the weights of `{config['init_from']}` (whose own training comes on "
+                "top; see its card)"
+            )
         items.insert(
             2,
-            f"Trained for a fixed budget of {config['minutes']:g} minutes, far less than the "
-            "papers it is compared with; it is not a re-implementation of their results.",
+            f"{budget}, far less than the papers it is compared with; it is not a "
+            "re-implementation of their results.",
         )
     return "## Limitations\n\n" + "\n".join(f"- {i}" for i in items)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -317,7 +318,26 @@ def test_the_card_of_the_training_record_alone(measured, tmp_path):
     assert "+ 0.25 x loss(SR, teacher's SR)" in text and "self-ensemble" not in text
     text = write_card(folder, train_summary=summary | lineage | {"teacher_tta": "random"})
     assert "one random flip/rotation of each batch" in text.read_text()
+    once = {"teacher_tta": "x8", "teacher_on": "images"}
+    text = write_card(folder, train_summary=summary | lineage | once).read_text()
+    assert "its x8 self-ensemble (mean over the 8 flips/rotations), computed once on each " in text
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "config.json").write_bytes((folder / "config.json").read_bytes())
     with pytest.raises(HubSRError, match="no train_summary.json"):
         write_card(tmp_path / "bare")
+
+
+def test_a_warm_started_runs_budget_is_named_as_its_last_stage(measured, tmp_path):
+    folder, _, _, _, _ = measured
+    warm = tmp_path / "warm"
+    shutil.copytree(folder, warm)
+    config = json.loads((folder / "train_config.json").read_text())
+    assert "Trained for a fixed budget of 1.5 minutes" in write_card(warm).read_text()
+    config |= {"init_from": "model_cards/abpn-x3"}
+    (warm / "train_config.json").write_text(json.dumps(config))
+    text = write_card(warm).read_text()
+    assert "Trained for a fixed budget" not in text
+    assert (
+        "The last stage trained for a fixed budget of 1.5 minutes, continuing the weights of "
+        "`model_cards/abpn-x3`" in text
+    )
