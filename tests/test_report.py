@@ -20,7 +20,7 @@ from hubsr import HubSRError
 from hubsr.cli import main
 from hubsr.report import write_report
 from hubsr.report.layout import SECTIONS
-from hubsr.report.records import BOOKKEEPING, read_ablations
+from hubsr.report.records import BOOKKEEPING, _token, read_ablations
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "release"))
@@ -138,8 +138,12 @@ def test_ablations_show_each_runs_last_set5_and_changed_settings(report):
     assert {r.name for r in read_ablations(ABLATIONS, scale=2).runs} >= {"X-edsr-x2", "SE-edsr-x2"}
     base, other = config("B"), config("C")  # C ran B's recipe with other batch and patch sizes
     expected = {k: v for k, v in other.items() if base.get(k) != v and k not in BOOKKEEPING}
-    assert runs["B"].changes == {} and runs["C"].changes == expected and expected
-    assert "B the usual settings" in text
+    assert expected and runs["C"].changes == runs["B"].changes | expected
+    for run in runs.values():  # a run at the usual value of everything is said to be one
+        assert (f"{run.name} the usual settings" in text) == (not run.changes)
+    # The same --model-args spelled with and without spaces are one setting, not a change.
+    assert _token('{"channels": 64, "num_convs": 7}') == _token('{"num_convs":7,"channels":64}')
+    assert _token('{"channels": 64}') != _token('{"channels": 48}')
 
 
 def test_without_ablations_and_with_core_fonts(tmp_path):

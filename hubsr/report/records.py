@@ -303,7 +303,15 @@ def _usual_values(configs: list[dict]) -> dict[str, object]:
 
 
 def _token(value) -> str:
-    return "<absent>" if value is NOT_RECORDED else json.dumps(value, sort_keys=True)
+    if value is NOT_RECORDED:
+        return "<absent>"
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        # A JSON object held as text (--model-args): the same arguments however spaced.
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+    return json.dumps(value, sort_keys=True)
 
 
 # -- code link and commit --------------------------------------------------------------------------
