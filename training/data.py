@@ -84,16 +84,24 @@ def _pyramid_level(job) -> tuple[np.ndarray, np.ndarray]:
 def cached_pyramid(images, scale: int, scale_factors, cache_file: Path, workers: int = 1) -> list:
     """:func:`make_pyramid`, saved to ``cache_file`` (.npz) and loaded from it when present.
     The file must be keyed by the images' content, scale and factors (the caller names it)."""
+    flat = cached_arrays(
+        cache_file,
+        lambda: [a for pair in make_pyramid(images, scale, scale_factors, workers) for a in pair],
+    )
+    return list(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def cached_arrays(cache_file: Path, build) -> list[np.ndarray]:
+    """The arrays ``build()`` returns, saved to ``cache_file`` (.npz) the first time and read
+    back from it afterwards (``build`` is then not called). The caller keys the file's name."""
     cache_file = Path(cache_file)
     if cache_file.is_file():
-        with np.load(cache_file) as saved:
-            return [(saved[f"hr{i}"], saved[f"lr{i}"]) for i in range(len(saved.files) // 2)]
-    pyramid = make_pyramid(images, scale, scale_factors, workers)
-    arrays = {}
-    for i, (hr, lr) in enumerate(pyramid):
-        arrays[f"hr{i}"], arrays[f"lr{i}"] = hr, lr
-    write_atomic(cache_file, lambda file: np.savez(file, **arrays))  # the whole file or none
-    return pyramid
+        with np.load(cache_file) as saved:  # in the order written (earlier caches' names too)
+            return [saved[name] for name in saved.files]
+    arrays = build()
+    named = {f"a{i}": array for i, array in enumerate(arrays)}
+    write_atomic(cache_file, lambda file: np.savez(file, **named))  # the whole file or none
+    return arrays
 
 
 class PairSampler:

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from hubsr.atomic import write_atomic
 from hubsr.dihedral import VIEWS, dihedral, undo_dihedral
 from hubsr.pipeline import upscale
+
+from data import cached_arrays
 
 TEACHER_TTA = ("none", "random", "x8")
 TEACHER_ON = ("patches", "images")  # each batch's LR patches, or each whole LR image once
@@ -82,11 +83,4 @@ def teacher_images(teacher: torch.nn.Module, pyramid, mode: str) -> list[np.ndar
 def cached_teacher_images(teacher, pyramid, mode: str, cache_file: Path) -> list[np.ndarray]:
     """:func:`teacher_images`, saved to ``cache_file`` (.npz) and loaded from it when present.
     The caller names the file by the pyramid, the teacher's :func:`weights_digest` and mode."""
-    cache_file = Path(cache_file)
-    if cache_file.is_file():
-        with np.load(cache_file) as saved:
-            return [saved[f"sr{i}"] for i in range(len(saved.files))]
-    images = teacher_images(teacher, pyramid, mode)
-    arrays = {f"sr{i}": image for i, image in enumerate(images)}
-    write_atomic(cache_file, lambda file: np.savez(file, **arrays))  # the whole file or none
-    return images
+    return cached_arrays(cache_file, lambda: teacher_images(teacher, pyramid, mode))
