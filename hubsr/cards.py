@@ -161,7 +161,7 @@ def render_card(
         _protocol_section(any_row, plain),
         _training_section(train_summary, train_config, train_sets),
         _time_to_quality_section(model_dir),
-        _limitations_section(scale, train_config, train_sets),
+        _limitations_section(scale, train_config, train_sets, train_summary),
         _citation_section(arch_cls),
     ]
     body = "\n\n".join(section for section in sections if section)  # optional ones may be empty
@@ -213,7 +213,7 @@ def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> st
         _export_section(name, arch_cls, config),
         _training_section(summary, train_config, train_sets),
         _time_to_quality_section(model_dir),
-        _limitations_section(scale, train_config, train_sets),
+        _limitations_section(scale, train_config, train_sets, summary),
         _citation_section(arch_cls),
     ]
     body = "\n\n".join(section for section in sections if section)
@@ -628,7 +628,9 @@ def _time_to_quality_section(model_dir: Path) -> str:
     )
 
 
-def _limitations_section(scale: int, config: dict | None, train_sets: list[str]) -> str:
+def _limitations_section(
+    scale: int, config: dict | None, train_sets: list[str], summary: TrainSummary | None = None
+) -> str:
     loss = str((config or {}).get("loss", "pixel")).upper().replace("PIXEL", "pixel")
     items = [
         f"Trained and evaluated only on the classic synthetic degradation (MATLAB bicubic x{scale}"
@@ -648,10 +650,15 @@ def _limitations_section(scale: int, config: dict | None, train_sets: list[str])
     if config is not None and config.get("minutes"):
         budget = f"Trained for a fixed budget of {config['minutes']:g} minutes"
         if config.get("init_from"):  # the budget is this stage's; the warm start's comes on top
+            # A run that replaces the folder it started from overwrites that card: name the
+            # commit whose checkout held it, where the earlier card can still be read. Only a
+            # clean checkout says so; with uncommitted changes the folder may not be the commit's.
+            clean = summary is not None and summary.git_commit and not summary.git_diff_sha256
+            where = f" at commit `{summary.git_commit[:12]}`" if clean else ""
             budget = (
                 f"The last stage trained for a fixed budget of {config['minutes']:g} minutes, "
                 f"continuing the weights of `{config['init_from']}` (whose own training comes on "
-                "top; see its card)"
+                f"top; see its card{where})"
             )
         items.insert(
             2,

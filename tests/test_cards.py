@@ -341,3 +341,11 @@ def test_a_warm_started_runs_budget_is_named_as_its_last_stage(measured, tmp_pat
         "The last stage trained for a fixed budget of 1.5 minutes, continuing the weights of "
         "`model_cards/abpn-x3`" in text
     )
+    assert "see its card)" in text  # a record without its commit names none
+    # A run that replaced its own starting folder: the earlier card lives at the run's commit.
+    summary = json.loads((folder / "train_summary.json").read_text())
+    text = write_card(warm, train_summary=summary | {"git_commit": "c0ffee" * 6 + "abcd"})
+    assert "comes on top; see its card at commit `c0ffeec0ffee`)" in text.read_text()
+    dirty = {"git_commit": "c0ffee" * 6 + "abcd", "git_diff_sha256": "d" * 64}
+    text = write_card(warm, train_summary=summary | dirty).read_text()
+    assert "see its card)" in text  # uncommitted changes: the folder may not be the commit's
