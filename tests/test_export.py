@@ -231,6 +231,14 @@ def test_spandrel_refuses_what_it_cannot_express(name, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_spandrel_refuses_an_abpn_with_a_linear_skip(tmp_path):
+    model = get_architecture("abpn")(scale=3, channels=8, num_convs=2, linear_skip=5)
+    out = tmp_path / "x.safetensors"
+    with pytest.raises(HubSRError, match="abpn with a linear_skip cannot be exported for spandrel"):
+        export_model(model, out, format="spandrel")
+    assert not out.exists()
+
+
 def test_foreign_compact_files_are_refused_with_the_reason(tmp_path):
     from spandrel.architectures.Compact import Compact
 

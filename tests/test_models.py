@@ -176,6 +176,43 @@ def test_abpn_anchor_is_nearest_neighbour_upsampling(scale):
         assert torch.equal(model(x), nearest)
 
 
+@pytest.mark.parametrize("scale", SCALES)
+def test_abpn_linear_skip_starts_at_zero_and_reaches_each_sub_pixel(scale):
+    plain, skip = build("abpn", scale=scale), build("abpn", scale=scale, linear_skip=5)
+    fresh = {k: v for k, v in skip.state_dict().items() if k.startswith("linear_skip.")}
+    assert fresh and all(not v.any() for v in fresh.values())
+    skip.load_state_dict({**plain.state_dict(), **fresh})  # a warm start from the plain net
+    x = lr_batch()
+    assert torch.equal(skip(x), plain(x))  # zero-initialised: the same output
+    # A skip of -1 at the kernel's centre (and -0.5 bias: the input is centred) cancels the
+    # anchor on every sub-pixel, so with the body's output zeroed the whole output is zero.
+    torch.nn.init.zeros_(skip.body[-1].weight)
+    torch.nn.init.zeros_(skip.body[-1].bias)
+    with torch.no_grad():
+        for c in range(3):
+            skip.linear_skip.weight[c * scale**2 : (c + 1) * scale**2, c, 2, 2] = -1.0
+        skip.linear_skip.bias.fill_(-0.5)
+    assert skip(x).abs().max() < 1e-6
+    skip(x).sum().backward()  # and it learns from zero like any layer
+    assert skip.linear_skip.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("bad", [-1, 2, 4])
+def test_abpn_linear_skip_is_an_odd_kernel(bad):
+    with pytest.raises(ValueError, match="linear_skip is 0 or an odd kernel size"):
+        build("abpn", linear_skip=bad)
+
+
+def test_abpn_linear_skip_round_trips_through_config(tmp_path):
+    model = build("abpn", scale=3, linear_skip=5).eval()
+    torch.nn.init.normal_(model.linear_skip.weight)
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["linear_skip"] == 5
+    x = lr_batch(1)
+    with torch.no_grad():
+        assert torch.equal(HubSR.from_pretrained(tmp_path)(x), model(x))
+
+
 def test_swinir_attention_matches_reference():
     """Fused attention equals the authors' explicit softmax and mask, forward and backward."""
     from hubsr.models.swinir import WindowAttention, shifted_window_mask, window_partition

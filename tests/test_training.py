@@ -237,6 +237,21 @@ def test_cross_scale_warm_start_keeps_the_body_and_only_the_named_tail_fresh(tmp
         load_warm_start(fresh, tmp_path / "x3", skip=("upsampler",))
 
 
+def test_muon_takes_the_hidden_filters_and_never_a_pixel_to_pixel_path():
+    sys.path.insert(0, str(REPO / "training"))
+    from train import Settings, make_optimizers
+
+    abpn = hubsr.get_architecture("abpn")
+    for skip in (0, 5):
+        model = abpn(scale=3, channels=8, num_convs=2, linear_skip=skip)
+        adamw, muon = make_optimizers(model, Settings(optimizer="muon"), fused=False)
+        names = {id(p): name for name, p in model.named_parameters()}
+        on_muon = [names[id(p)] for group in muon.param_groups for p in group["params"]]
+        assert on_muon == ["body.2.weight", "body.4.weight"]  # not the first or the last conv
+        on_adamw = {names[id(p)] for group in adamw.param_groups for p in group["params"]}
+        assert on_adamw == set(names.values()) - set(on_muon)
+
+
 def test_training_evaluation_agrees_with_hubsr_benchmark():
     """train.py's Set5 selection scores the way ``hubsr benchmark`` does, image by image."""
     sys.path.insert(0, str(REPO / "training"))

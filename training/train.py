@@ -62,6 +62,7 @@ from report import plot_curve  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
+PIXEL_PATHS = ("linear_skip.",)  # parameters that map pixels to pixels: AdamW, never Muon
 
 
 def opt(default, help: str):
@@ -282,9 +283,15 @@ def get_lr(progress: float, s: Settings) -> float:
 
 def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimizer]:
     """AdamW over everything, or Muon over the hidden filters and AdamW over the rest (biases,
-    and the first and last layers, which map to and from pixels rather than features)."""
+    and the first and last layers, which map to and from pixels rather than features, as does
+    a path from pixels straight to pixels such as ABPN's linear skip)."""
     params = list(model.parameters())
-    muon_params = [p for p in params if p.ndim >= 2][1:-1] if s.optimizer == "muon" else []
+    filters = [
+        p
+        for name, p in model.named_parameters()
+        if p.ndim >= 2 and not name.startswith(PIXEL_PATHS)
+    ]
+    muon_params = filters[1:-1] if s.optimizer == "muon" else []
     on_muon = {id(p) for p in muon_params}
     adamw = torch.optim.AdamW(
         [p for p in params if id(p) not in on_muon],

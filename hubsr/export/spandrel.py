@@ -68,6 +68,8 @@ def spandrel_problem(model) -> str | None:
     if arch not in SPANDREL_ARCHITECTURES:
         reason = CANNOT.get(arch, "no spandrel architecture computes it")
         return f"{arch} cannot be exported for spandrel ({reason}); these can: {_supported()}"
+    if arch == "abpn" and getattr(model, "linear_skip", None) is not None:
+        return "abpn with a linear_skip cannot be exported for spandrel (Compact has no such path)"
     if arch == "abpn" and model.body[0].out_channels < model.in_channels + 1:
         return (
             f"abpn with {model.body[0].out_channels} channels cannot be exported for spandrel: "
