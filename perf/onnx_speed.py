@@ -8,7 +8,9 @@ image of the set is upscaled by ``model.upscale(lr, dtype="float32")`` and by th
 onnxruntime (as many threads as torch), one after the other, so that both see the same load.
 Writes ``model_cards/results/onnx_speed.json`` (read by ``release/generate.py``): per model
 the mean seconds per image of each path and ``onnx_over_torch``, onnxruntime's time as a
-multiple of torch's (below 1: onnxruntime is faster). Run it on an otherwise idle machine.
+multiple of torch's (below 1: onnxruntime is faster), with the machine and set it was timed on;
+``--models`` re-times those models and keeps the other rows as they were. Run it on an
+otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not bundled: {', '.join(unknown)} (bundled: {', '.join(folders)})")
     files = list_images(dataset_dir(args.dataset))
+    machine = {
+        "cpu": cpu_name(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "onnxruntime": version("onnxruntime"),
+    }
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     "onnxruntime_float32_s": onnx_s,
                     "onnx_over_torch": onnx_s / torch_s,
                     "max_grey_level_difference": worst,
+                    "dataset": args.dataset,
+                    "machine": machine,  # per row: a partial re-run keeps the others' machine
                 }
             )
             print(
@@ -98,12 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "dataset": args.dataset,
-        "machine": {
-            "cpu": cpu_name(),
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "onnxruntime": version("onnxruntime"),
-        },
+        "machine": machine,
         "models": kept + rows,
     }
     write_bytes_atomic(args.json, (json.dumps(document, indent=2) + "\n").encode())

@@ -270,6 +270,12 @@ def test_export_section_reports_the_measured_onnx_speed(measured, tmp_path):
     assert "torch 0.200 s, onnxruntime 0.150 s" in export
     assert "**0.75x** torch's time" in export
     assert "2 threads on Test CPU" in export
+    # A row re-timed alone (perf/onnx_speed.py --models) names its own machine and set.
+    speed["models"][0]["machine"] = {"cpu": "Other CPU", "threads": 1, "onnxruntime": "2.0"}
+    speed["models"][0]["dataset"] = "Set5"
+    write_card(folder, plain, tta_json, onnx_speed=speed)
+    export = ModelCard.load(folder / "README.md").text.split("## Export")[1].split("\n## ")[0]
+    assert "onnxruntime 2.0 against torch (float32, 1 thread on Other CPU, Set5 seconds" in export
     speed["models"][0]["model"] = "another-model"  # a JSON without this model's row
     write_card(folder, plain, tta_json, onnx_speed=speed)
     assert "onnxruntime takes" not in ModelCard.load(folder / "README.md").text
