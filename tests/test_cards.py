@@ -246,6 +246,11 @@ def test_time_to_quality_section_comes_from_the_folders_report(measured, tmp_pat
     assert "## Time to quality" in text
     assert "First at or above 29.77 dB on Set14: **260 s** of training (step 10020" in text
     assert "| 10 | 350 | 28.960 |" in text
+    assert "student's seconds alone" not in text  # no teacher in this record
+    summary = json.loads((folder / "train_summary.json").read_text())
+    summary |= {"teacher": "model_cards/edsr-x3", "distill_weight": 1.0}
+    text = write_card(timed, bench, train_summary=summary).read_text()
+    assert "the teacher (`model_cards/edsr-x3`) was trained, and its targets computed" in text
     (timed / "time_to_psnr.json").write_text(json.dumps(report | {"first_pass": None}))
     assert "No snapshot reached 29.77 dB on Set14." in write_card(timed, bench).read_text()
 

@@ -160,7 +160,6 @@ def test_swinir_is_refused_for_onnx(tmp_path):
 
 # -- spandrel -------------------------------------------------------------------------------------
 SPANDREL_CASES = {
-    "abpn-x3": ("Compact", lambda: HubSR.from_pretrained("abpn-x3")),
     "abpn-gpu-x3": ("Compact", lambda: HubSR.from_pretrained("abpn-gpu-x3")),
     "rcan": ("RCAN", small_rcan),
 }
@@ -259,7 +258,11 @@ def test_foreign_compact_files_are_refused_with_the_reason(tmp_path):
 
 
 def test_supported_exports():
-    assert supported_exports(HubSR.from_pretrained("abpn-x3")) == ["onnx", "spandrel"]
+    assert supported_exports(HubSR.from_pretrained("abpn-gpu-x3")) == ["onnx", "spandrel"]
+    for name in ("abpn-x2", "abpn-x4"):
+        assert supported_exports(HubSR.from_pretrained(name)) == ["onnx", "spandrel"], name
+    # The bundled abpn-x3 has a linear skip, which spandrel's Compact cannot express.
+    assert supported_exports(HubSR.from_pretrained("abpn-x3")) == ["onnx"]
     assert supported_exports(small_rcan()) == ["onnx", "spandrel"]
     for name in ("edsr-x3", "span-x3", "espcn-x3", "srcnn-x3", "vdsr-x3"):
         assert supported_exports(HubSR.from_pretrained(name)) == ["onnx"], name
@@ -277,10 +280,12 @@ def test_supported_exports():
         (["abpn-x3", "--format", "tflite", "-o", "{tmp}/a.onnx"], "unknown export format 'tflite'"),
         (["abpn-x3", "--format", "onnx", "-o", "{tmp}/file/a.onnx"], "file is not a folder"),
         (["abpn-x3", "--format", "onnx", "-o", "{tmp}/a.pt"], "must end in .onnx"),
-        (["abpn-x3", "--format", "spandrel", "-o", "{tmp}/a.pth"], "must end in .safetensors"),
+        (["abpn-x2", "--format", "spandrel", "-o", "{tmp}/a.pth"], "must end in .safetensors"),
+        (["abpn-x3", "--format", "spandrel", "-o", "{tmp}/a.safetensors"],
+         "abpn with a linear_skip cannot be exported for spandrel"),
         (["abpn-x3", "--format", "onnx", "--precision", "int8", "-o", "{tmp}/a.onnx"],
          "unknown ONNX precision 'int8'"),
-        (["abpn-x3", "--format", "spandrel", "--precision", "fp16", "-o", "{tmp}/a.safetensors"],
+        (["abpn-x2", "--format", "spandrel", "--precision", "fp16", "-o", "{tmp}/a.safetensors"],
          "spandrel files hold float32"),
     ],
 )  # fmt: skip

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # accelerate launch subprocesses
 
 REPO = Path(__file__).resolve().parent.parent
 ACCELERATE = Path(sys.executable).with_name("accelerate")
-TINY_MODEL = json.dumps({"channels": 8, "num_convs": 2})
+TINY_MODEL = json.dumps({"channels": 8, "num_convs": 2, "linear_skip": 0})
 
 
 def launch(tiny_data, out: Path, *args: str, processes: int = 1) -> subprocess.CompletedProcess:

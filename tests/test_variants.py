@@ -45,7 +45,13 @@ def test_the_variants_the_package_promises():
         *("abpn-x2", "abpn-x3", "abpn-x4", "abpn-gpu-x3", "edsr-x2", "edsr-x3", "edsr-x4"),
         *("espcn-x3", "span-x3", "srcnn-x3", "vdsr-x3", "bicubic-x2", "bicubic-x3", "bicubic-x4"),
     }
-    assert get_variant("abpn-x3").args == {"scale": 3, "channels": 64, "num_convs": 7}
+    assert get_variant("abpn-x3").args == {
+        "scale": 3,
+        "channels": 64,
+        "num_convs": 7,
+        "linear_skip": 5,
+    }
+    assert get_variant("abpn-gpu-x3").args == {"scale": 3, "channels": 64, "num_convs": 7}
     for scale in (2, 3, 4):  # the EDSR baseline at every scale
         variant = get_variant(f"edsr-x{scale}")
         assert variant.config == {
@@ -235,7 +241,8 @@ def test_train_defaults_are_abpn_64x7_at_the_given_scale(parse_settings):
     for argv, scale in [((), 3), (("--scale", "2"), 2), (("--scale", "4"), 4)]:
         s = parse_settings(*argv)
         assert s.model == f"abpn-x{scale}" and s.arch == "abpn"
-        assert json.loads(s.model_args) == {"channels": 64, "num_convs": 7}
+        skip = {"linear_skip": 5} if scale == 3 else {}  # the bundled abpn-x3's architecture
+        assert json.loads(s.model_args) == {"channels": 64, "num_convs": 7, **skip}
         assert _trained(s) == get_variant(f"abpn-x{scale}").config
 
 
@@ -250,7 +257,8 @@ def test_train_override_wins_over_the_variant(parse_settings):
     assert _trained(s) == {**get_variant("edsr-x3").config, "num_blocks": 8}
     s = parse_settings("--arch", "abpn", "--model-args", '{"channels": 8, "num_convs": 2}')
     assert (s.arch, s.scale) == ("abpn", 3)
-    assert json.loads(s.model_args) == {"channels": 8, "num_convs": 2}
+    # merged into abpn-x3's arguments: its linear skip stays unless overridden
+    assert json.loads(s.model_args) == {"channels": 8, "num_convs": 2, "linear_skip": 5}
     s = parse_settings("--arch", "vdsr", "--model-args", "{}", "--scale", "4")  # no variant
     assert (s.model, s.arch, s.scale) == ("", "vdsr", 4)
 

@@ -109,7 +109,7 @@ def render_card(
         export_section(name, arch_cls, config, onnx_speed),
         protocol_section(any_row, plain),
         training_section(train_summary, train_config, train_sets),
-        time_to_quality_section(model_dir),
+        time_to_quality_section(model_dir, train_summary),
         limitations_section(scale, train_config, train_sets, train_summary),
         citation_section(arch_cls),
     ]
@@ -174,7 +174,7 @@ def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> st
         _record_results_section(summary, train_config, scale),
         export_section(name, arch_cls, config),
         training_section(summary, train_config, train_sets),
-        time_to_quality_section(model_dir),
+        time_to_quality_section(model_dir, summary),
         limitations_section(scale, train_config, train_sets, summary),
         citation_section(arch_cls),
     ]

@@ -108,7 +108,7 @@ def code_words(summary: TrainSummary) -> str:
     return words + (f", hubsr {summary.hubsr_version}" if summary.hubsr_version else "")
 
 
-def time_to_quality_section(model_dir: Path) -> str:
+def time_to_quality_section(model_dir: Path, summary: TrainSummary | None = None) -> str:
     """From ``time_to_psnr.json`` (``training/time_to_psnr.py``), if the folder has one."""
     path = model_dir / "time_to_psnr.json"
     if not path.is_file():
@@ -123,6 +123,11 @@ def time_to_quality_section(model_dir: Path) -> str:
         )
     else:
         verdict = f"No snapshot reached {threshold:.2f} dB on {dataset}."
+    if summary is not None and summary.teacher:  # the clock is the student's alone
+        verdict += (
+            f" These are the student's seconds alone: the teacher (`{summary.teacher}`) was "
+            "trained, and its targets computed, before this run."
+        )
     check = report.get("cpu_check")
     if check:
         verdict += (
@@ -134,7 +139,7 @@ def time_to_quality_section(model_dir: Path) -> str:
     for row in report["snapshots"]:
         lines.append(f"| {row['elapsed_s']:.0f} | {row['step']} | {row['psnr']:.3f} |")
     return (
-        "## Time to quality\n\nThe training script saved the EMA weights every few seconds of "
+        "## Time to quality\n\nThe training script saved the EMA weights at fixed intervals of "
         "training time (the loop's own clock; evaluation and saving excluded); after the run, "
         f"`training/time_to_psnr.py` measured each snapshot on {dataset} by the protocol above "
         f"(on {device_words(report.get('device', ''))}). "
