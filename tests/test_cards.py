@@ -249,8 +249,10 @@ def test_time_to_quality_section_comes_from_the_folders_report(measured, tmp_pat
     assert "student's seconds alone" not in text  # no teacher in this record
     summary = json.loads((folder / "train_summary.json").read_text())
     summary |= {"teacher": "model_cards/edsr-x3", "distill_weight": 1.0}
-    text = write_card(timed, bench, train_summary=summary).read_text()
+    text = write_card(timed, bench, train_summary=summary | {"teacher_on": "images"}).read_text()
     assert "the teacher (`model_cards/edsr-x3`) was trained, and its targets computed" in text
+    text = write_card(timed, bench, train_summary=summary | {"teacher_on": "patches"}).read_text()
+    assert "the teacher (`model_cards/edsr-x3`) was trained before this run" in text
     (timed / "time_to_psnr.json").write_text(json.dumps(report | {"first_pass": None}))
     assert "No snapshot reached 29.77 dB on Set14." in write_card(timed, bench).read_text()
 

@@ -124,9 +124,11 @@ def time_to_quality_section(model_dir: Path, summary: TrainSummary | None = None
     else:
         verdict = f"No snapshot reached {threshold:.2f} dB on {dataset}."
     if summary is not None and summary.teacher:  # the clock is the student's alone
+        # Targets on whole images are computed once before the loop; on patches, inside it.
+        cached = ", and its targets computed," if summary.teacher_on == "images" else ""
         verdict += (
             f" These are the student's seconds alone: the teacher (`{summary.teacher}`) was "
-            "trained, and its targets computed, before this run."
+            f"trained{cached} before this run."
         )
     check = report.get("cpu_check")
     if check:
