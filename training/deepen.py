@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import hubsr  # noqa: E402
+from hubsr.atomic import atomic_folder  # noqa: E402
 from hubsr.models.edsr import EDSR  # noqa: E402
 
 
@@ -45,15 +46,11 @@ def placement(trained: int, total: int) -> list[int | None]:
 def deepen(model: EDSR, total: int, seed: int = 0) -> EDSR:
     """A new EDSR with ``total`` blocks that computes what ``model`` computes."""
     trained = len(model.body) - 1  # the body ends with one plain convolution
-    torch.manual_seed(seed)
-    deeper = EDSR(
-        scale=model.scale,
-        in_channels=model.in_channels,
-        feature_channels=model.head[0].out_channels,
-        num_blocks=total,
-        res_scale=model.body[0].res_scale,
-    )
-    state = deeper.state_dict()
+    arguments = {k: v for k, v in model.config.items() if k != "architecture"}
+    with torch.random.fork_rng(devices=[]):  # the new blocks' draws leave the caller's RNG alone
+        torch.manual_seed(seed)
+        deeper = EDSR(**{**arguments, "num_blocks": total})
+    state = deeper.state_dict()  # the new model's own tensors: zero_() below edits its weights
     source = model.state_dict()
     for name, tensor in source.items():
         if not name.startswith("body."):
@@ -90,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     probe = torch.rand(1, model.in_channels, 24, 24, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         gap = (deeper(probe) - model.eval()(probe)).abs().max().item()
-    deeper.save_pretrained(args.output)
+    with atomic_folder(args.output) as partial:  # a failed write leaves no half folder
+        deeper.save_pretrained(partial)
     print(
         f"{args.output}: {args.blocks} blocks, {sum(p.numel() for p in deeper.parameters()):,} "
         f"parameters, max difference from {args.model} on a probe: {gap:.2e}"
