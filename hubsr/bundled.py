@@ -14,7 +14,7 @@ _PACKAGE_MODELS = Path(__file__).resolve().parent / "bundled_models"
 
 # The best bundled model of each scale (by Set5, the selection set): what `hubsr upscale
 # --scale N` and the Space pick when no model is named.
-DEFAULT_MODELS = {2: "edsr-x2", 3: "edsr-x3", 4: "edsr-x4"}
+DEFAULT_MODELS = {2: "edsr-x2", 3: "edsr24-x3", 4: "edsr-x4"}
 DEFAULT_MODEL = DEFAULT_MODELS[3]  # the homework's scale
 
 

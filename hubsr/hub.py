@@ -242,17 +242,17 @@ def _weightless_variant(name: str):
 
 
 def _likeliest(name: str, close: list[str]) -> str:
-    """Of equally close names, the default model of the homework's scale, then of any scale,
-    then one of the homework's scale, then the first by name: "edsr" means edsr-x3 and "abpn"
-    abpn-x3, not whichever scale sorts first."""
+    """Of equally close names, one of the homework's scale (the default model first), then the
+    default model of another scale, then the first by name: "edsr" means edsr-x3 and "abpn"
+    abpn-x3, not whichever scale sorts first or is another scale's default."""
     ratio = {n: difflib.SequenceMatcher(None, name, n).ratio() for n in close}
     best = max(ratio.values())
     tied = sorted(n for n in close if ratio[n] == best)
     defaults = [m.lower() for m in (DEFAULT_MODEL, *DEFAULT_MODELS.values())]
     homework = f"-x{DEFAULT_ALIAS_SCALE}"  # the scale a name without one stands for
 
-    def preference(n: str) -> tuple[int, bool]:
-        return (defaults.index(n) if n in defaults else len(defaults), not n.endswith(homework))
+    def preference(n: str) -> tuple[bool, int]:
+        return (not n.endswith(homework), defaults.index(n) if n in defaults else len(defaults))
 
     return min(tied, key=preference)
 

@@ -291,10 +291,11 @@ def test_training_plans_name_their_variants(parse_settings):
 
 @pytest.mark.parametrize(
     ("typo", "meant"),
-    [("edsr", DEFAULT_MODELS[3]), ("abpn", "abpn-x3"), ("abpnx2", "abpn-x2"), ("vdsr", "vdsr-x3")],
+    [("edsr", "edsr-x3"), ("abpn", "abpn-x3"), ("abpnx2", "abpn-x2"), ("vdsr", "vdsr-x3")],
 )
 def test_a_bare_architecture_name_suggests_its_x3_model(typo, meant):
-    # edsr-x2, edsr-x3 and edsr-x4 are equally close to "edsr": the default scale's one wins.
+    # edsr-x2, edsr-x3 and edsr-x4 are equally close to "edsr": the x3 one wins, though the x3
+    # default is edsr24-x3 and edsr-x2 is the x2 default.
     with pytest.raises(UnknownModelError) as raised:
         hubsr.load(typo)
     assert raised.value.suggestion == meant

@@ -100,3 +100,9 @@ register_variants(
         "edsr-x4": dict(scale=4, feature_channels=64, num_blocks=16),
     },
 )
+register_variants(
+    EDSR,
+    {  # the baseline made deeper by training/deepen.py and trained on (round KG): 24 blocks
+        "edsr24-x3": dict(scale=3, feature_channels=64, num_blocks=24),
+    },
+)
