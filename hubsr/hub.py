@@ -25,7 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, find_bundled_model
+from .bundled import DEFAULT_MODELS, bundled_models, find_bundled_model
 from .errors import HubSRError, UnknownModelError
 from .jsonfile import read_json
 from .registry import (
@@ -248,7 +248,7 @@ def _likeliest(name: str, close: list[str]) -> str:
     ratio = {n: difflib.SequenceMatcher(None, name, n).ratio() for n in close}
     best = max(ratio.values())
     tied = sorted(n for n in close if ratio[n] == best)
-    defaults = [m.lower() for m in (DEFAULT_MODEL, *DEFAULT_MODELS.values())]
+    defaults = [m.lower() for m in DEFAULT_MODELS.values()]
     homework = f"-x{DEFAULT_ALIAS_SCALE}"  # the scale a name without one stands for
 
     def preference(n: str) -> tuple[bool, int]:

@@ -98,11 +98,7 @@ register_variants(
         "edsr-x2": dict(scale=2, feature_channels=64, num_blocks=16),
         "edsr-x3": dict(scale=3, feature_channels=64, num_blocks=16),
         "edsr-x4": dict(scale=4, feature_channels=64, num_blocks=16),
-    },
-)
-register_variants(
-    EDSR,
-    {  # the baseline made deeper by training/deepen.py and trained on (round KG): 24 blocks
+        # the x3 baseline made deeper by training/deepen.py and trained on (round KG)
         "edsr24-x3": dict(scale=3, feature_channels=64, num_blocks=24),
     },
 )
