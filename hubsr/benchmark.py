@@ -30,6 +30,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import write_bytes_atomic
+from .degradations import DEGRADATIONS, degrade
 from .errors import HubSRError
 from .imageio import list_images, save_image_atomic
 from .pipeline import resolve_amp_dtype
@@ -75,6 +76,7 @@ def benchmark(
     progress: bool = True,
     data_dir: str | os.PathLike | None = None,
     dtype: str = "float32",
+    degradation: str = "clean",
 ) -> dict:
     """Measure ``model`` on one test set at ``scale``; see the module docstring for the protocol.
 
@@ -95,6 +97,9 @@ def benchmark(
         dtype: compute precision, as :func:`hubsr.pipeline.upscale` takes it. float32 by
             default, so that numbers compare with the published ones; ``"bfloat16"`` (or
             ``"auto"``, the upscale default) measures the fast path.
+        degradation: a name from :data:`hubsr.degradations.DEGRADATIONS` (``"jpeg50"``,
+            ``"noise10"``, ``"mixed"``, ...): each LR image is degraded so, seeded by its name,
+            before the model sees it; SR is still scored against the clean HR.
 
     Returns:
         A JSON-ready dict: ``dataset``, ``scale``, ``tta``, ``tile``, ``num_images``, mean
@@ -106,6 +111,10 @@ def benchmark(
     Raises:
         HubSRError: scale mismatch, missing or empty dataset, unmatched LR files, a bad image.
     """
+    if degradation not in DEGRADATIONS:
+        raise HubSRError(
+            f"unknown degradation {degradation!r}; choose from {', '.join(DEGRADATIONS)}"
+        )
     model_scale = getattr(model, "scale", None)
     if model_scale != scale:
         raise HubSRError(
@@ -132,6 +141,9 @@ def benchmark(
         "mean": "mean over images of per-image PSNR and SSIM",
         "lr_source": "hubsr.protocol.make_lr",
         "precision": precision_name(resolve_amp_dtype(dtype, _model_device(model), model)),
+        "degradation": degradation,
+        "degradation_recipe": DEGRADATIONS[degradation].describe()
+        + " (hubsr.degradations, seeded by the image's name)",
     }
     if lr_files is not None:
         protocol["lr_source"] = f"files in {lr_dir}"
@@ -141,7 +153,14 @@ def benchmark(
     warmed_up = False
     bar = tqdm(files, desc=f"{name} x{scale}", unit="img", disable=not progress, leave=False)
     for i, path in enumerate(bar):
-        hr = modcrop(load_rgb(path), scale)
+        hr = load_rgb(path)
+        if min(hr.shape[:2]) < _min_side(scale):
+            raise HubSRError(
+                f"{path}: {hr.shape[1]}x{hr.shape[0]} is too small to score at x{scale}; the "
+                f"protocol crops {scale} border pixels and SSIM needs an 11x11 window, so each "
+                f"side must be at least {_min_side(scale)} pixels"
+            )
+        hr = modcrop(hr, scale)
         if lr_files is None:
             lr = make_lr(hr, scale)
         else:
@@ -152,6 +171,7 @@ def benchmark(
                     f"{lr_files[i]} is {lr.shape[1]}x{lr.shape[0]}, but {path.name} cropped to "
                     f"a multiple of {scale} needs a {expected[1]}x{expected[0]} LR image"
                 )
+        lr = degrade(lr, degradation, key=path.stem)
         if not warmed_up:  # first-call costs (allocator, kernels) stay out of the timings
             model.upscale(np.ascontiguousarray(lr[:16, :16]), tile=tile, tta=tta, dtype=dtype)
             warmed_up = True
@@ -177,6 +197,7 @@ def benchmark(
         "scale": scale,
         "tta": tta,
         "tile": tile,
+        "degradation": degradation,
         "num_images": len(images),
         "psnr": float(np.mean([r["psnr"] for r in images])),
         "ssim": float(np.mean([r["ssim"] for r in images])),
@@ -188,6 +209,13 @@ def benchmark(
         "environment": _environment(model),
         "images": images,
     }
+
+
+def _min_side(scale: int) -> int:
+    """The smallest HR side the protocol can score: after cropping to a multiple of the
+    scale and removing ``scale`` border pixels on each side, SSIM's 11x11 window must fit."""
+    side = 2 * scale + 11
+    return side + (-side) % scale
 
 
 def count_params(model) -> int:
@@ -300,7 +328,8 @@ def format_table(results: list[dict], per_image: bool = False) -> str:
         rows.append(
             (
                 label,
-                f"{r['dataset']} x{r['scale']}",
+                f"{r['dataset']} x{r['scale']}"
+                + ("" if r.get("degradation", "clean") == "clean" else f" {r['degradation']}"),
                 f"{r['psnr']:.2f}",
                 f"{r['ssim']:.4f}",
                 f"{r['params']:,}",

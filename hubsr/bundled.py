@@ -1,11 +1,18 @@
 """Model folders shipped with hubsr (loadable by name, offline): the checkout's ``model_cards/``,
-or in an installed wheel the package folder ``hubsr/bundled_models/`` that it maps to."""
+or in an installed wheel the package folder ``hubsr/bundled_models/`` that it maps to.
+
+Their weights are checked at load against :data:`WEIGHTS_SHA256`, recorded at release: a shipped
+file that was damaged or replaced is refused instead of giving wrong pictures.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
+
+from .errors import HubSRError
 
 # The checkout's model_cards/ (editable install), else the wheel's copy of the default models;
 # HUBSR_MODELS_DIR points elsewhere if set.
@@ -16,6 +23,29 @@ _PACKAGE_MODELS = Path(__file__).resolve().parent / "bundled_models"
 # --scale N` and the Space pick when no model is named.
 DEFAULT_MODELS = {2: "edsr-x2", 3: "edsr24-x3", 4: "edsr-x4"}
 DEFAULT_MODEL = DEFAULT_MODELS[3]  # the homework's scale
+# Models for real photos of each scale: trained on the same 291 images with random blur,
+# noise and JPEG (`hubsr upscale --photo`, the Space's default for uploads).
+PHOTO_MODELS = {2: "photo-x2", 3: "photo-x3", 4: "photo-x4"}
+
+# sha256 of each shipped model.safetensors, recorded at release. A retrained bundled model needs
+# its new line: print the table with `python -c "import hubsr.bundled as b; print(b.digests())"`.
+WEIGHTS_SHA256 = {
+    "abpn-gpu-x3": "6e016e7e9aab1e373719aa59e12f79a7882957596442312f3bc98ed5200c644f",
+    "abpn-x2": "ea5717a8ef87587dbce2d26027f438294d721edeeac12231525a9c9d9abb40df",
+    "abpn-x3": "6bca2055426bb5b6d7c40435d88692e5fd35e2a91acc0aba67a3a307e7a941a8",
+    "abpn-x4": "51b4260f784dabade6097cd0d3899594657db2c226fa88e4218f9f8e77381131",
+    "edsr-x2": "a9e9633fe6616efe4ca5a67042ce6c358f5927dddbbd0a1694510c038afa69a9",
+    "edsr-x3": "2c45f830cceb0252ec31035a3a97a732c8dfcbe9b6af7fdad613735dce61dd04",
+    "edsr-x4": "15036ad4bebfc3279dea66724bbe0b88414e7b220fab66d89042f4cacfd329b7",
+    "edsr24-x3": "5548a4796e7c72c8ebbbc8c1f9d15fe89c4bc9e3b3d1cbd9bd6c6fcdb08442be",
+    "espcn-x3": "5b359556d085166310127e743caf2f3461dddcad6de2851c11a79de925a53022",
+    "photo-x2": "6090330ab63df9c78dd90d9367d7bc24a0627a81e2a26ae686fbc4ca697fe4c4",
+    "photo-x3": "c895a1c70fd8bb50be33e4cf312f9ddbc9a1c2d9ce495d7df00b360fe1114171",
+    "photo-x4": "44828332ef1bf3bd4a65a80d7c1471102ce4dd95870ef51299a61652aeb176bf",
+    "span-x3": "06e5d08bd4b7867dcfba4fddf6a0b65157fee6da5dbf7303a3e1c66dee4f1f50",
+    "srcnn-x3": "00bdf5b99c138da8fcf246c0de751d27e6d6c5c6fe48467b46d910128f5275c6",
+    "vdsr-x3": "5fe3117be50c2d1f68029f553c41825375133541102adb48fe49654ae425eff5",
+}
 
 
 def models_dir() -> Path:
@@ -64,3 +94,51 @@ def default_model(scale: int = 3) -> str | None:
     :data:`DEFAULT_MODELS` if bundled, else the first bundled model of that scale, else None."""
     found = models_of_scale(scale)
     return found[0] if found else None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def digests() -> dict[str, str]:
+    """Name -> sha256 of each bundled model's weights as they are now: the table to record in
+    :data:`WEIGHTS_SHA256` at release."""
+    return {
+        name: sha256_of(folder / "model.safetensors") for name, folder in bundled_models().items()
+    }
+
+
+# Shipped models whose bf16 output costs more than the cards' tolerance (0.01 dB) on a test
+# set: upscale runs them in float32 by default (photo-x2 -0.016, photo-x3 -0.012 dB on Set5).
+FLOAT32_MODELS = frozenset(PHOTO_MODELS.values())
+
+
+def is_float32_bundled(weights_path: str | os.PathLike) -> bool:
+    """Whether ``weights_path`` is the shipped weights of a model of :data:`FLOAT32_MODELS`."""
+    path = Path(weights_path).resolve()
+    shipped = {_REPO_MODELS.resolve(), _PACKAGE_MODELS.resolve()}
+    return path.parent.parent in shipped and path.parent.name in FLOAT32_MODELS
+
+
+def check_bundled_digest(weights_path: str | os.PathLike) -> None:
+    """Refuse a shipped model's weights whose sha256 is not the one recorded at release.
+
+    Only the folders hubsr ships (``model_cards/``, ``hubsr/bundled_models/``) are checked: a
+    folder of one's own, ``HUBSR_MODELS_DIR`` included, may hold anything.
+    """
+    path = Path(weights_path).resolve()
+    shipped = {_REPO_MODELS.resolve(), _PACKAGE_MODELS.resolve()}
+    expected = WEIGHTS_SHA256.get(path.parent.name)
+    if path.parent.parent not in shipped or expected is None:
+        return
+    found = sha256_of(path)
+    if found != expected:
+        raise HubSRError(
+            f"{path} is not the bundled {path.parent.name} weights (sha256 {found[:12]}..., "
+            f"recorded {expected[:12]}...): the file is damaged or was replaced; restore it "
+            "(git checkout, or reinstall hubsr)"
+        )

@@ -52,7 +52,16 @@ class ScaleError(HubSRError):
             offer = (
                 f"bundled x{scale} models: {', '.join(others)}"
                 if others
-                else f"no bundled model upscales x{scale}; bicubic does"
+                else f"no bundled model upscales x{scale}"
             )
+            if not others and _bicubic(scale):
+                offer += "; bicubic does"
             message = f"{name} upscales x{model_scale}, not x{scale}; {offer}"
         super().__init__(message)
+
+
+def _bicubic(scale: int) -> bool:
+    """Whether ``bicubic`` loads at ``scale``: a hint offers only what works."""
+    from .registry import find_variant  # here, not above: the registry imports this module
+
+    return find_variant(f"bicubic-x{scale}") is not None

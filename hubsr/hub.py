@@ -25,7 +25,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from .bundled import DEFAULT_MODELS, bundled_models, find_bundled_model
+from .bundled import (
+    DEFAULT_MODELS,
+    bundled_models,
+    check_bundled_digest,
+    find_bundled_model,
+    is_float32_bundled,
+)
 from .errors import HubSRError, UnknownModelError
 from .jsonfile import read_json
 from .registry import (
@@ -121,6 +127,7 @@ class HubSR(
             from .export.spandrel import load_spandrel
 
             model = load_spandrel(file)
+            _refuse_non_finite(model.state_dict(), file)
             if not isinstance(model, cls):
                 raise HubSRError(
                     f"{file} holds a {type(model).__name__} model, not a {cls.__name__}"
@@ -143,6 +150,7 @@ class HubSR(
             local_files_only=local_files_only,
             token=token,
         )
+        check_bundled_digest(weights_path)
         config = _read_config(config_path)
         arch_cls = get_architecture(config.pop("architecture"))
         if not issubclass(arch_cls, cls):
@@ -155,10 +163,13 @@ class HubSR(
         except (TypeError, ValueError) as exc:  # unknown argument, or a value __init__ rejects
             raise HubSRError(f"{config_path} does not match {arch_cls.__name__}: {exc}") from None
         model.load_weights(weights_path)
+        if is_float32_bundled(weights_path):  # bf16 measurably costs it: float32 by default
+            model.bf16_safe = False
         return model.to(map_location).eval()
 
     def load_weights(self, weights_path) -> None:
-        """Strictly load a safetensors file, with a readable list of any mismatched keys."""
+        """Strictly load a safetensors file, with a readable list of any mismatched keys;
+        NaN or infinite weights are refused (they would give a black image, not an error)."""
         try:
             state = load_file(str(weights_path))  # to CPU; the caller moves the model
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -170,6 +181,7 @@ class HubSR(
                 f"weights in {weights_path} do not fit {type(self).__name__}({self.config}): "
                 + "; ".join(problems)
             )
+        _refuse_non_finite(state, weights_path)
         self.load_state_dict(state, strict=True)
 
     # -- inference ------------------------------------------------------------------------------
@@ -183,12 +195,7 @@ class HubSR(
         return f"scale={getattr(self, 'scale', '?')}"
 
 
-def _state_dict_problems(expected: dict, given: dict, show: int = 5) -> list[str]:
-    def listing(keys):
-        keys = sorted(keys)
-        more = f" and {len(keys) - show} more" if len(keys) > show else ""
-        return ", ".join(keys[:show]) + more
-
+def _state_dict_problems(expected: dict, given: dict) -> list[str]:
     missing = expected.keys() - given.keys()
     unexpected = given.keys() - expected.keys()
     shapes = [
@@ -198,12 +205,27 @@ def _state_dict_problems(expected: dict, given: dict, show: int = 5) -> list[str
     ]
     problems = []
     if missing:
-        problems.append(f"missing keys: {listing(missing)}")
+        problems.append(f"missing keys: {_listing(missing)}")
     if unexpected:
-        problems.append(f"unexpected keys: {listing(unexpected)}")
+        problems.append(f"unexpected keys: {_listing(unexpected)}")
     if shapes:
-        problems.append(f"mis-shaped keys (file vs model): {listing(shapes)}")
+        problems.append(f"mis-shaped keys (file vs model): {_listing(shapes)}")
     return problems
+
+
+def _refuse_non_finite(state: dict, path) -> None:
+    bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+    if bad:
+        raise HubSRError(
+            f"{path} holds NaN or infinite weights ({_listing(bad)}): the file is damaged or "
+            "its training diverged"
+        )
+
+
+def _listing(keys, show: int = 5) -> str:
+    keys = sorted(keys)
+    more = f" and {len(keys) - show} more" if len(keys) > show else ""
+    return ", ".join(keys[:show]) + more
 
 
 def _read_config(path: Path) -> dict:

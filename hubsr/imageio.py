@@ -8,9 +8,12 @@ orientation, so the pixels are the way a viewer shows them.
 
 The pixel limit is hubsr's alone: ``max_pixels`` (0 or ``None``: no limit) is checked against
 the header, and Pillow's own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) never
-refuses an image that ``max_pixels`` allows, nor speaks for it. (For an image above Pillow's
-limit, that process-wide setting is lifted while the header is read and, if ``max_pixels``
-allows the image, while it is decoded; under a lock, and put back afterwards.)
+refuses an image that ``max_pixels`` allows, nor speaks for it. Nor does Pillow's 1 MiB limit
+on a PNG's text and ICC chunks: a valid PNG with a large colour profile is read (up to the
+16.7 MB a JPEG can carry). (For an image above Pillow's limits, those process-wide settings are
+lifted while the header is read and, if ``max_pixels`` allows the image, while it is decoded;
+under a lock, and put back afterwards.) Every bad file raises :class:`~hubsr.errors.HubSRError`,
+whatever Pillow raised (SyntaxError, IndexError, TypeError, ...), so a batch can go on.
 
 16 bits per colour channel: a PIL image holds 8 bits per channel for RGB, RGBA and grey with
 alpha, so Pillow keeps only the top 8 bits of such PNG and TIFF files. :func:`read_image` reads
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .atomic import write_atomic
 from .errors import HubSRError
@@ -46,14 +49,17 @@ from .rounding import round_half_up
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "FolderImages",
     "IMAGE_SUFFIXES",
     "ImageHeader",
     "LoadedImage",
     "list_images",
     "load_image",
+    "name_some",
     "read_header",
     "read_image",
     "save_image_atomic",
+    "scan_folder",
 ]
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: a large camera photo; x4 of it is already 2.4 GB RGB
@@ -64,8 +70,16 @@ IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 _PNG_DEEP_RAWMODES = {"RGB;16B": 3, "RGBA;16B": 4, "LA;16B": 2}
 _TIFF_RGB = 2  # PhotometricInterpretation
 _TIFF_ASSOCIATED_ALPHA = 1  # ExtraSamples: premultiplied alpha
-# Only one thread at a time lifts Pillow's process-wide limit, and puts it back.
+# Only one thread at a time lifts Pillow's process-wide limits, and puts them back.
 _PILLOW_LIMIT_LOCK = threading.Lock()
+# Pillow refuses a PNG whose ICC profile (or text chunk) inflates past PngImagePlugin's
+# MAX_TEXT_CHUNK (1 MiB): hubsr reads profiles up to the 16.7 MB a JPEG can carry
+# (255 segments of 65,519 bytes), so a valid PNG with a large profile is not "corrupt".
+_MAX_ICC_BYTES = 255 * 65_519
+# The largest profile each format can hold *and Pillow read back* with its default settings;
+# save_image_atomic leaves a larger one out (with a warning) rather than write a file that Pillow
+# cannot reopen (PNG) or cannot write at all (JPEG). Other formats have no such limit.
+_ICC_LIMITS = {"PNG": PngImagePlugin.MAX_TEXT_CHUNK, "JPEG": _MAX_ICC_BYTES}
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,13 @@ class ImageHeader:
         return self.width * self.height
 
 
+class FolderImages(NamedTuple):
+    """What :func:`scan_folder` finds directly inside a folder, each list sorted by name."""
+
+    images: list[Path]  # the files whose suffix names an image format read here
+    others: list[Path]  # every other file (not hidden): what a folder run leaves out
+
+
 class LoadedImage(NamedTuple):
     """What :func:`read_image` returns: the pixels and the colour profile to write back."""
 
@@ -95,7 +116,8 @@ def read_header(src) -> ImageHeader:
     """Open ``src`` (a path or the file's bytes) and read its header only; no pixel is decoded.
 
     Raises:
-        HubSRError: the file is missing, empty, not an image or has a corrupt header.
+        HubSRError: the file is missing, empty, not an image or has a corrupt header (a
+            truncated animated GIF or multi-page TIFF too: counting frames reads every one).
     """
     with _opened(src) as (img, name, _):
         frames = getattr(img, "n_frames", 1)
@@ -122,7 +144,9 @@ def load_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Ima
 
     Raises:
         HubSRError: the input is missing, unreadable, not an image, corrupt or truncated, has
-            zero width or height, has too many pixels, or is animated.
+            zero width or height, has too many pixels, is animated, or has EXIF metadata too
+            corrupt to tell its orientation. Never another type (Pillow's plugins raise
+            SyntaxError, IndexError, TypeError, ... on bad data): only ``MemoryError`` passes.
     """
     return _read(src, _check_limit(max_pixels), keep_deep=False).pixels
 
@@ -145,33 +169,50 @@ def read_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedIma
 def list_images(
     folder: str | os.PathLike, *, any_format: bool = False, unique_stems: bool = True
 ) -> list[Path]:
-    """The image files directly inside ``folder``, sorted by name: those whose suffix is one of
-    :data:`IMAGE_SUFFIXES` (any case), or with ``any_format`` any that Pillow reads. Hidden
-    files (``.NAME``) are left out.
+    """The image files directly inside ``folder``, sorted by name (:func:`scan_folder`).
 
     Raises:
         HubSRError: ``folder`` is not a folder or holds no image; with ``unique_stems``, two
             images share a stem (``baby.png``, ``baby.bmp``), which results named by stem cannot
             tell apart.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise HubSRError(f"image folder {folder} does not exist")
-    suffixes = set(Image.registered_extensions()) if any_format else IMAGE_SUFFIXES
-    files = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
-    )
-    if not files:
-        listed = "" if any_format else f" ({', '.join(IMAGE_SUFFIXES)})"
-        raise HubSRError(f"{folder} holds no image files{listed}")
+    files = scan_folder(folder, any_format=any_format).images
     if unique_stems:
         stems = [p.stem for p in files]
         duplicates = sorted({s for s in stems if stems.count(s) > 1})
         if duplicates:
             raise HubSRError(f"{folder} holds several files named {', '.join(duplicates)}")
     return files
+
+
+def scan_folder(folder: str | os.PathLike, *, any_format: bool = False) -> FolderImages:
+    """The files directly inside ``folder``, split into images and others. Images are those
+    whose suffix is one of :data:`IMAGE_SUFFIXES` (any case), or with ``any_format`` any that
+    Pillow reads. Hidden files (``.NAME``) and subfolders are neither.
+
+    Raises:
+        HubSRError: ``folder`` is not a folder or holds no image (the others are named).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HubSRError(f"image folder {folder} does not exist")
+    suffixes = set(Image.registered_extensions()) if any_format else IMAGE_SUFFIXES
+    found = FolderImages([], [])
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            (found.images if path.suffix.lower() in suffixes else found.others).append(path)
+    if not found.images:
+        listed = "" if any_format else f" ({', '.join(IMAGE_SUFFIXES)})"
+        others = f"; its other files: {name_some(found.others)}" if found.others else ""
+        raise HubSRError(f"{folder} holds no image files{listed}{others}")
+    return found
+
+
+def name_some(paths, limit: int = 3) -> str:
+    """``a.png, b.png, c.png and 4 more``: the names of the first ``limit`` paths, for one line."""
+    names = [Path(p).name for p in paths]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -187,8 +228,9 @@ def _check_limit(max_pixels) -> int | None:
 
 def _read(src, max_pixels: int | None, keep_deep: bool) -> LoadedImage:
     if isinstance(src, Image.Image):
-        _check_size(src, "image", max_pixels)
-        return _decode(src, "image", None, keep_deep)
+        with _bad_data_as_error("image"):
+            _check_size(src, "image", max_pixels)
+            return _decode(src, "image", None, keep_deep)
     with _opened(src) as (img, name, file):
         _check_size(img, name, max_pixels)
         return _decode(img, name, file, keep_deep)
@@ -216,37 +258,57 @@ def _opened(src):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             try:
                 img, lifted = _open(file, name), contextlib.nullcontext
-            except Image.DecompressionBombError:
-                # Above Pillow's limit: read the header without it, so that hubsr's decides.
+            except _OverPillowLimit:
+                # Above one of Pillow's limits: read the header without them, so that hubsr's
+                # decide (max_pixels; _MAX_ICC_BYTES).
                 file.seek(0)
-                with _pillow_limit_lifted():
-                    img = _open(file, name)
-                lifted = _pillow_limit_lifted  # decoding checks Pillow's limit again (GIF)
-            with img, lifted():
+                with _pillow_limits_lifted():
+                    img = _open(file, name, limits_lifted=True)
+                lifted = _pillow_limits_lifted  # decoding checks Pillow's limits again (GIF)
+            with img, lifted(), _bad_data_as_error(name):
                 yield img, name, file
 
 
 @contextlib.contextmanager
-def _pillow_limit_lifted():
+def _bad_data_as_error(name: str):
+    """Whatever bad data makes Pillow raise after the header (SyntaxError, IndexError,
+    TypeError, struct.error, ... from counting the frames of a truncated GIF or TIFF, say)
+    becomes one HubSRError that names the input. Memory errors pass: they are not the file's."""
+    try:
+        yield
+    except (HubSRError, MemoryError):
+        raise
+    except Exception as exc:
+        raise HubSRError(f"{name} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
+
+
+class _OverPillowLimit(Exception):
+    """The file is over one of Pillow's process-wide limits, which hubsr replaces by its own."""
+
+
+@contextlib.contextmanager
+def _pillow_limits_lifted():
     with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+        saved = Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK
+        Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK = None, _MAX_ICC_BYTES
         try:
             yield
         finally:
-            Image.MAX_IMAGE_PIXELS = saved
+            Image.MAX_IMAGE_PIXELS, PngImagePlugin.MAX_TEXT_CHUNK = saved
 
 
-def _open(file, name: str) -> Image.Image:
+def _open(file, name: str, *, limits_lifted: bool = False) -> Image.Image:
     try:
         return Image.open(file)
-    except Image.DecompressionBombError:
-        raise
     except UnidentifiedImageError:
         raise HubSRError(f"{name} is not an image file that Pillow can read") from None
     except MemoryError:
         raise
     except Exception as exc:  # Pillow's plugins raise many types on a corrupt header
+        # Pillow names its PNG text limit in the message only (a ValueError).
+        over_limit = isinstance(exc, Image.DecompressionBombError) or "MAX_TEXT_CHUNK" in str(exc)
+        if over_limit and not limits_lifted:
+            raise _OverPillowLimit from None
         raise HubSRError(f"{name} is corrupt ({type(exc).__name__}: {exc})") from None
 
 
@@ -272,7 +334,7 @@ def _decode(img: Image.Image, name: str, file, keep_deep: bool) -> LoadedImage:
         if keep_deep and file is not None:
             decode = _decode_png16 if img.format == "PNG" else _decode_tiff16
             pixels = decode(file, name)
-            return LoadedImage(_orient(pixels, _orientation(img)), icc)
+            return LoadedImage(_orient(pixels, _orientation(img, name)), icc)
         warnings.warn(
             f"{name} has 16 bits per colour channel; a PIL image holds 8, so only the top 8 "
             "bits are kept: use hubsr.imageio.read_image (or a uint16 array) to keep all 16",
@@ -284,7 +346,7 @@ def _decode(img: Image.Image, name: str, file, keep_deep: bool) -> LoadedImage:
         raise
     except Exception as exc:
         raise HubSRError(f"{name} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
-    return LoadedImage(_apply_orientation(img), icc)
+    return LoadedImage(_apply_orientation(img, name), icc)
 
 
 def _deep_colour(img: Image.Image) -> bool:
@@ -358,8 +420,16 @@ def _decode_tiff16(file, name: str) -> np.ndarray:
     return pixels
 
 
-def _orientation(img: Image.Image) -> int:
-    return img.getexif().get(ExifTags.Base.Orientation, 1)
+def _orientation(img: Image.Image, name: str) -> int:
+    try:
+        return img.getexif().get(ExifTags.Base.Orientation, 1)
+    except MemoryError:
+        raise
+    except Exception as exc:  # e.g. a bad byte-order mark: Pillow's TIFF reader, SyntaxError
+        raise HubSRError(
+            f"{name} has EXIF metadata too corrupt to tell which way up it is "
+            f"({type(exc).__name__}: {exc}); save it again without EXIF data"
+        ) from None
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -376,9 +446,9 @@ def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](pixels)) if orientation in ops else pixels
 
 
-def _apply_orientation(img: Image.Image) -> Image.Image:
+def _apply_orientation(img: Image.Image, name: str) -> Image.Image:
     # exif_transpose copies the image even when there is nothing to do; only call it if needed.
-    if _orientation(img) in range(2, 9):
+    if _orientation(img, name) in range(2, 9):
         return ImageOps.exif_transpose(img)
     return img
 
@@ -391,7 +461,9 @@ def save_image_atomic(img, path, *, icc_profile: bytes | None = None, **params) 
     ``img`` is a PIL image or a numpy ``uint8``/``uint16`` array ``HxW`` or ``HxWxC`` (C = 1
     grey, 2 grey + alpha, 3 RGB, 4 RGBA); 16-bit arrays keep their 16 bits: grey in any format
     Pillow writes 16-bit grey to (PNG, TIFF), colour as 16-bit PNG (pypng) or TIFF (tifffile,
-    Deflate-compressed). ``icc_profile`` embeds a colour profile (default: the PIL image's own).
+    Deflate-compressed). ``icc_profile`` embeds a colour profile (default: the PIL image's own);
+    one larger than the format can carry for Pillow to read back (over 1 MiB in a PNG) is left
+    out with a :class:`UserWarning`, so the file written always opens.
 
     The format follows the extension (``.png``, ``.bmp``, ``.tif``, ...); ``params`` go to
     ``PIL.Image.save`` (e.g. ``compress_level=1``). Returns ``path`` as a ``Path``.
@@ -418,6 +490,7 @@ def _writer(img, fmt: str, path: Path, icc: bytes | None, params: dict):
     if isinstance(img, np.ndarray):
         arr = _check_array(img, path)
         if arr.dtype == np.uint16 and arr.shape[2] > 1:
+            icc = _fitting_icc(icc, fmt, path)
             if fmt == "PNG":
                 return lambda file: _write_png16(file, arr, icc)
             if fmt == "TIFF":
@@ -429,9 +502,23 @@ def _writer(img, fmt: str, path: Path, icc: bytes | None, params: dict):
         img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)  # uint16: I;16
     if not isinstance(img, Image.Image):
         raise HubSRError(f"cannot save a {type(img).__name__}; pass a PIL image or a numpy array")
-    if icc:
-        params = {**params, "icc_profile": icc}
-    return lambda file: img.save(file, format=fmt, **params)
+    # Always passed, None included: Pillow's writers otherwise take the image's own profile.
+    icc = _fitting_icc(icc or img.info.get("icc_profile"), fmt, path)
+    return lambda file: img.save(file, format=fmt, **{**params, "icc_profile": icc})
+
+
+def _fitting_icc(icc: bytes | None, fmt: str, path: Path) -> bytes | None:
+    """``icc`` if a ``fmt`` file can carry it correctly (:data:`_ICC_LIMITS`), else None and a
+    one-line warning: a colour profile is worth less than an output that opens."""
+    limit = _ICC_LIMITS.get(fmt)
+    if icc and limit is not None and len(icc) > limit:
+        warnings.warn(
+            f"the ICC colour profile ({len(icc):,} bytes) is left out of {path}: a {fmt} file "
+            f"carries at most {limit:,} bytes of profile that Pillow reads back",
+            stacklevel=4,
+        )
+        return None
+    return icc or None
 
 
 def _check_array(arr: np.ndarray, path: Path) -> np.ndarray:

@@ -6,8 +6,13 @@ This module only needs the model's interface (``scale``, ``in_channels``, ``size
 
 Memory: the input stays on the CPU as integers; each tile is cut from it, sent to the device,
 run, cropped, rounded and written into a preallocated integer output (a numpy array, or the
-output PIL image itself). With ``tile`` set, peak memory is the input, the output and a working
-set that depends on the tile size only, not on the image size.
+output PIL image itself). Peak memory is the input, the output and a working set that depends
+on the tile size only, not on the image size; without ``tile``, the tile is planned from the
+model's measured working set and a memory budget (:mod:`hubsr.memory`).
+
+Numbers: around the image the model sees :data:`BORDER` mirrored pixels, never the zeros of its
+own convolutions; colour with alpha goes through the model premultiplied; 16-bit images run in
+float32 by default; a NaN or infinite output is an error.
 """
 
 from __future__ import annotations
@@ -25,14 +30,29 @@ from .bundled import models_of_scale
 from .dihedral import VIEWS, dihedral, undo_dihedral
 from .errors import HubSRError
 from .imageio import DEFAULT_MAX_PIXELS, read_image
+from .memory import is_out_of_memory, plan_tiles, resolve_budget
 from .precision import default_amp_dtype
 from .resize import imresize
 from .rounding import round_half_up
 
-__all__ = ["check_tiling", "resolve_amp_dtype", "resolve_device", "upscale"]
+__all__ = ["BORDER", "check_tiling", "resolve_amp_dtype", "resolve_device", "upscale"]
 
+# Pixels mirrored outward around the image (numpy's "symmetric": MATLAB imresize's padding)
+# before the model runs, so that its convolutions never see zeros at the image's edge. With the
+# zeros, flat colour came out 22-57 levels off in corner pixels and a 1x1 image up to 117; with
+# 4 mirrored pixels every bundled model stays within 2 levels (1 for EDSR and ABPN). Measured on
+# Set5 in float32 against zeros: -0.034/-0.026/-0.034 dB for the x2/x3/x4 defaults (the
+# models were trained with zero padding at patch edges); "reflect" lost 0.06-0.07 dB and
+# "edge" 0.14-0.20, and 8 or 16 pixels gained at most 0.003 dB for 2-4 times the extra work.
+# Every published number (cards, README, TTA rows) was measured with the zeros, so the mirrored
+# border waits for the release that re-measures them all: 0 keeps the zeros until then.
+BORDER = 0
+BORDER_MODE = "symmetric"
 # Bicubic taps reach 2 LR pixels beyond an output pixel; 4 makes tiled alpha match untiled alpha.
 _ALPHA_CONTEXT = 4
+# Alpha below which straight colour is taken from bicubic, not the model (see _upscale_box).
+_COVERED = 1 / 16
+_VISIBLE = 0.5 / 65535
 
 # PIL modes converted before upscaling (output mode = converted mode); modes absent are refused.
 _PIL_CONVERSIONS = {
@@ -75,6 +95,7 @@ def upscale(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     progress: bool = False,
     scale: int | None = None,
+    memory_budget: int | str | None = None,
 ):
     """Upscale ``img`` by ``model.scale``; the output is exactly ``scale*W x scale*H``.
 
@@ -87,7 +108,9 @@ def upscale(
         tile: if set, the image is processed in ``tile x tile`` LR tiles, each run with
             ``tile_overlap`` extra LR pixels of context on every side that are cropped away
             after the model (each output pixel comes from exactly one tile: no blending and no
-            seams when the overlap covers the model's receptive field). ``None``: one pass.
+            seams when the overlap covers the model's receptive field). ``None``: one pass if
+            the model's working set on the image fits ``memory_budget``, else the fewest
+            tiles that fit (:func:`hubsr.memory.plan_tiles`), cut the same way.
         tile_overlap: context pixels per side; must be smaller than ``tile``.
         tta: x8 self-ensemble (4 rotations x horizontal flip, outputs averaged); 8x slower,
             composes with tiling.
@@ -96,13 +119,17 @@ def upscale(
             ``torch.device``.
         dtype: compute precision. ``None`` or ``"auto"``: bf16 autocast when
             ``model.bf16_safe`` and the device multiplies bf16 natively (CUDA, or a CPU with
-            bf16 matrix units: :func:`hubsr.precision.cpu_bf16_units`), float32 otherwise. Or
+            bf16 matrix units: :func:`hubsr.precision.cpu_bf16_units`) and the image has 8
+            bits per channel; float32 otherwise (16-bit images included). Or
             ``"float32"``, ``"bfloat16"``, ``"float16"`` (or the torch dtype) to force autocast
             to that precision on any device. :func:`resolve_amp_dtype` says what ``None`` gives.
         max_pixels: refuse inputs with more pixels than this (``None`` or 0: no limit); a
             file is refused from its header, before decoding.
         progress: show a tqdm progress bar over tiles (on stderr).
         scale: if given, the scale the caller expects; a model with another scale is an error.
+        memory_budget: bytes one pass may use (or ``"800M"``, ``"4G"``; 0: no limit, never tile
+            unasked); ``None``: ``HUBSR_MEMORY_BUDGET`` if set, else half the free memory, at
+            most 1.5 GiB on the CPU (:func:`hubsr.memory.resolve_budget`). Ignored with ``tile``.
 
     Returns:
         The same kind as the input: a PIL image for a PIL image or a path, a numpy array of the
@@ -115,8 +142,10 @@ def upscale(
     - ``RGB`` stays ``RGB``.
     - ``L`` stays ``L``: it runs as three equal channels on an RGB model and the output is the
       mean of the three output channels.
-    - ``LA``/``RGBA``: the colour goes through the model; alpha is upscaled separately with
-      MATLAB bicubic (:func:`hubsr.resize.imresize`, float path, rounded once) and kept.
+    - ``LA``/``RGBA``: the colour goes through the model premultiplied by alpha (so the hidden
+      colour of transparent pixels cannot bleed into visible ones) and is divided by the output
+      alpha afterwards; alpha is upscaled separately with MATLAB bicubic
+      (:func:`hubsr.resize.imresize`, float path, rounded once) and kept.
     - ``P`` becomes ``RGB``, or ``RGBA`` if it has transparency (as do ``L``/``RGB`` with a
       transparent colour key, to ``LA``/``RGBA``); ``PA`` becomes ``RGBA``.
     - ``CMYK`` and ``YCbCr`` become ``RGB`` (Pillow's conversion, no colour management);
@@ -134,32 +163,67 @@ def upscale(
     (MATLAB's ``im2uint8``) to 8 or 16 bits.
 
     Raises:
-        HubSRError: bad arguments, an unsupported image, or a model whose output has the wrong
-            shape.
+        HubSRError: bad arguments, an unsupported image, a model whose output has the wrong
+            shape or is not finite, or memory that ran out all the same (the message names
+            ``--tile``).
     """
     _check_model(model, scale)
     check_tiling(tile, tile_overlap)
     if not isinstance(tta, bool):
         raise HubSRError(f"tta must be True or False, got {tta!r}")
     dev = resolve_device(device) if device is not None else _model_device(model)
-    amp_dtype = resolve_amp_dtype(dtype, dev, model)
-    src, sink = _ingest(img, max_pixels, model.scale)
+    budget = resolve_budget(dev, memory_budget)  # before the output takes its share
+    try:
+        src, sink = _ingest(img, max_pixels, model.scale)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise HubSRError(
+            "out of memory reading the image and making room for its output; free some memory"
+        ) from None
+    amp_dtype = resolve_amp_dtype(dtype, dev, model, bit_depth=8 * src.dtype.itemsize)
     runner = _Runner(model, dev, amp_dtype, tta, src.shape[2])
-    boxes = list(_boxes(src.shape[0], src.shape[1], tile))
+    if tile is None:
+        # An RGB image on a grey model runs as a batch of three.
+        batch = runner.colour_channels // min(runner.colour_channels, runner.model_channels)
+        context = max(tile_overlap, BORDER)
+        tiles = plan_tiles(model, *src.shape[:2], context, budget // batch)
+    else:
+        tiles = (tile, tile)
+    try:
+        _run(runner, src, sink, tiles, tile_overlap, progress)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise _out_of_memory(src.shape[:2], tiles, tile_overlap) from None
+    return sink.result()
+
+
+def _run(runner: _Runner, src: np.ndarray, sink, tiles, tile_overlap: int, progress: bool):
+    model, scale = runner.model, runner.scale
     was_training = model.training
     # channels_last: oneDNN's and cuDNN's fast convolutions are NHWC; a no-op for 2-D weights.
-    model.to(dev, memory_format=torch.channels_last).eval()
+    model.to(runner.device, memory_format=torch.channels_last).eval()
     try:
+        boxes = list(_boxes(src.shape[0], src.shape[1], tiles))
         with torch.inference_mode():
             for box in tqdm(boxes, disable=not progress, desc="tiles", unit="tile", leave=False):
                 sink.write(
-                    box[0] * model.scale,
-                    box[2] * model.scale,
-                    _upscale_box(runner, src, box, tile_overlap),
+                    box[0] * scale, box[2] * scale, _upscale_box(runner, src, box, tile_overlap)
                 )
     finally:
         model.train(was_training)
-    return sink.result()
+
+
+def _out_of_memory(size, tiles, tile_overlap: int) -> HubSRError:
+    """The one line for memory that ran out all the same: what ran, and a smaller tile."""
+    whole = tuple(tiles) == tuple(size)
+    how = "in one pass" if whole else f"in {tiles[1]}x{tiles[0]} tiles"
+    smaller = 512 if whole else max(min(tiles) // 2, tile_overlap + 1)
+    return HubSRError(
+        f"out of memory upscaling a {size[1]}x{size[0]} image {how}: retry with --tile "
+        f"{smaller} (tile={smaller} in Python) or free some memory"
+    )
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -220,10 +284,13 @@ def _model_device(model) -> torch.device:
     return torch.device("cpu")
 
 
-def resolve_amp_dtype(dtype, device: torch.device, model) -> torch.dtype | None:
-    """The autocast dtype :func:`upscale` uses for ``dtype`` on ``device``, None for float32."""
+def resolve_amp_dtype(
+    dtype, device: torch.device, model, *, bit_depth: int = 8
+) -> torch.dtype | None:
+    """The autocast dtype :func:`upscale` uses for ``dtype`` on ``device`` and an image of
+    ``bit_depth`` bits per channel; None for float32."""
     if dtype is None or (isinstance(dtype, str) and dtype.lower() == "auto"):
-        return default_amp_dtype(device, getattr(model, "bf16_safe", False))
+        return default_amp_dtype(device, getattr(model, "bf16_safe", False), bit_depth)
     if isinstance(dtype, str) and dtype.lower() in _AMP_DTYPES:
         return _AMP_DTYPES[dtype.lower()]
     if dtype == torch.float32:
@@ -331,9 +398,9 @@ class _ImageSink:
 
 
 # -- tiles ----------------------------------------------------------------------------------------
-def _boxes(height: int, width: int, tile: int | None) -> Iterator[tuple[int, int, int, int]]:
-    """``(y0, y1, x0, x1)`` LR boxes covering the image; one box when ``tile`` is None."""
-    step_y, step_x = (tile, tile) if tile else (height, width)
+def _boxes(height: int, width: int, tiles) -> Iterator[tuple[int, int, int, int]]:
+    """``(y0, y1, x0, x1)`` LR boxes of ``tiles = (rows, columns)`` covering the image."""
+    step_y, step_x = tiles
     for y0 in range(0, height, step_y):
         for x0 in range(0, width, step_x):
             yield y0, min(y0 + step_y, height), x0, min(x0 + step_x, width)
@@ -351,20 +418,46 @@ def _grow(box, context: int, height: int, width: int) -> tuple[int, int, int, in
 
 def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int) -> np.ndarray:
     """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer dtype."""
-    k = runner.colour_channels
-    tile = _to_integers(_crop_run(src[:, :, :k], box, overlap, runner.scale, runner), src.dtype)
-    if src.shape[2] > k:  # alpha: MATLAB bicubic, with just the context its taps need
-        alpha = _crop_run(src[:, :, k:], box, _ALPHA_CONTEXT, runner.scale, runner.bicubic)
-        tile = np.concatenate([tile, _to_integers(alpha, src.dtype)], axis=2)
-    return tile
+    k, scale = runner.colour_channels, runner.scale
+    if src.shape[2] == k:
+        return _to_integers(_crop_run(src, box, overlap, scale, runner, BORDER), src.dtype)
+    # Colour with alpha goes through the model premultiplied, so that a transparent pixel's
+    # hidden colour weighs nothing, and is divided by the model's output for alpha alone (per
+    # channel), so that a one-colour shape keeps its colour up to its edge. Dividing by the
+    # stored alpha instead left a grey fringe down to 147/255 inside a white shape on
+    # transparent black (the model's edges are sharper than bicubic's), and the mean of the
+    # channels down to 245. Where the model's alpha is small (its edges ring, and a ratio of
+    # two small outputs is noise), bicubic divides instead: linear, so exact for one colour.
+    colour = _crop_run(src, box, overlap, scale, runner.premultiplied, BORDER)
+    coverage = _crop_run(src[:, :, k:], box, overlap, scale, runner.coverage, BORDER)
+    linear = _crop_run(src, box, _ALPHA_CONTEXT, scale, runner.bicubic_premultiplied)
+    # The stored alpha: MATLAB bicubic, with just the context its taps need (imresize pads).
+    alpha = _crop_run(src[:, :, k:], box, _ALPHA_CONTEXT, scale, runner.bicubic)
+    # Bicubic is linear, so its ratio is exact for one colour at any visible alpha (a shape's
+    # faint outer edge keeps its colour; 16-bit colour under alpha 255/65535 keeps every bit).
+    # Alpha that rounds to 0 even in 16 bits gets colour 0: there the ratio is float noise.
+    linear = torch.where(alpha > _VISIBLE, linear / alpha.clamp(min=_VISIBLE), 0.0).float()
+    colour = torch.where(coverage > _COVERED, colour / coverage, linear)
+    return np.concatenate([_to_integers(colour, src.dtype), _to_integers(alpha, src.dtype)], 2)
 
 
-def _crop_run(src: np.ndarray, box, context: int, scale: int, fn) -> torch.Tensor:
-    """``fn`` on the box grown by ``context`` pixels (clipped to the image), cropped to the box."""
-    wy0, wy1, wx0, wx1 = _grow(box, context, src.shape[0], src.shape[1])
-    out = fn(src[wy0:wy1, wx0:wx1])
-    y0, y1, x0, x1 = box
-    return out[(y0 - wy0) * scale : (y1 - wy0) * scale, (x0 - wx0) * scale : (x1 - wx0) * scale]
+def _crop_run(src: np.ndarray, box, context: int, scale: int, fn, border: int = 0):
+    """``fn`` on the box grown by ``context`` pixels (clipped to the image) and, on each side
+    where that reaches the image's edge, by ``border`` pixels of padding; cropped to the box.
+
+    A tile at an edge is thus padded exactly as the whole image is, which keeps tiles seamless.
+    """
+    height, width = src.shape[:2]
+    wy0, wy1, wx0, wx1 = _grow(box, context, height, width)
+    top, bottom = border * (wy0 == 0), border * (wy1 == height)
+    left, right = border * (wx0 == 0), border * (wx1 == width)
+    window = src[wy0:wy1, wx0:wx1]
+    if top or bottom or left or right:
+        window = np.pad(window, ((top, bottom), (left, right), (0, 0)), mode=BORDER_MODE)
+    out = fn(window)
+    y0 = (box[0] - wy0 + top) * scale
+    x0 = (box[2] - wx0 + left) * scale
+    return out[y0 : y0 + (box[1] - box[0]) * scale, x0 : x0 + (box[3] - box[2]) * scale]
 
 
 def _to_integers(img: torch.Tensor, dtype) -> np.ndarray:
@@ -381,9 +474,9 @@ def _to_integers(img: torch.Tensor, dtype) -> np.ndarray:
 
 
 class _Runner:
-    """The model on one integer ``h x w x K`` window: float conversion, channel adaptation,
-    padding to ``size_multiple``, self-ensemble and autocast. Returns ``sh x sw x K`` floats
-    (a CPU tensor)."""
+    """The model on one integer ``h x w x C`` window: float conversion, channel adaptation
+    (``C`` is 1 or 3 on a grey or RGB model), padding to ``size_multiple``, self-ensemble and
+    autocast. Returns ``sh x sw x C`` floats (a CPU tensor)."""
 
     def __init__(self, model, device: torch.device, amp_dtype, tta: bool, channels: int):
         self.model, self.device, self.amp_dtype, self.tta = model, device, amp_dtype, tta
@@ -397,11 +490,13 @@ class _Runner:
                 "or RGB (3) models"
             )
 
-    def __call__(self, window: np.ndarray) -> torch.Tensor:
+    def __call__(self, window: np.ndarray, premultiply: bool = False) -> torch.Tensor:
         # HWC in memory is NHWC, i.e. channels_last: the layout the model's weights are in.
         x = torch.from_numpy(window.astype(np.float32) / np.iinfo(window.dtype).max)
+        if premultiply:  # the last channel is alpha
+            x = x[:, :, :-1] * x[:, :, -1:]
         x = x.permute(2, 0, 1)[None].to(self.device, memory_format=torch.channels_last)
-        k, m = self.colour_channels, self.model_channels
+        k, m = x.shape[1], self.model_channels
         if k == m:
             y = self._ensemble(x)
         elif k == 1:  # grey on an RGB model: three equal channels in, their mean out
@@ -410,9 +505,22 @@ class _Runner:
             y = self._ensemble(x.transpose(0, 1)).transpose(0, 1)
         return y[0].permute(1, 2, 0).cpu()
 
-    def bicubic(self, window: np.ndarray) -> torch.Tensor:
+    def premultiplied(self, window: np.ndarray) -> torch.Tensor:
+        """The model on colour times alpha (the window's last channel)."""
+        return self(window, premultiply=True)
+
+    def coverage(self, alpha: np.ndarray) -> torch.Tensor:
+        """The model on alpha alone, once per colour channel (``h x w x 1`` in)."""
+        return self(np.repeat(alpha, self.colour_channels, axis=2))
+
+    def bicubic(self, window: np.ndarray, premultiply: bool = False) -> torch.Tensor:
         x = window.astype(np.float64) / np.iinfo(window.dtype).max
+        if premultiply:  # the last channel is alpha
+            x = x[:, :, :-1] * x[:, :, -1:]
         return torch.from_numpy(np.ascontiguousarray(imresize(x, self.scale)))
+
+    def bicubic_premultiplied(self, window: np.ndarray) -> torch.Tensor:
+        return self.bicubic(window, premultiply=True)
 
     def _ensemble(self, x: torch.Tensor) -> torch.Tensor:
         if not self.tta:
@@ -439,5 +547,10 @@ class _Runner:
             raise HubSRError(
                 f"the model returned shape {tuple(y.shape)} for input {tuple(x.shape)}, expected "
                 f"{expected}: its scale ({self.scale}) or in_channels attribute is wrong"
+            )
+        if not torch.isfinite(y).all():  # clamping would turn it into a plausible black image
+            raise HubSRError(
+                "the model returned NaN or infinite values: its weights are damaged, or "
+                "float16/bfloat16 overflowed (try dtype='float32')"
             )
         return y[..., : h * self.scale, : w * self.scale].float()

@@ -130,10 +130,17 @@ def cpu_precision_note() -> str:
     return f"CPU bf16 units: {units}, bf16 conv {speedup:.2f}x float32{verdict}"
 
 
-def default_amp_dtype(device: torch.device, bf16_safe: bool) -> torch.dtype | None:
+def default_amp_dtype(
+    device: torch.device, bf16_safe: bool, bit_depth: int = 8
+) -> torch.dtype | None:
     """bf16 for a ``bf16_safe`` model on CUDA or on a CPU where bf16 pays
-    (:func:`cpu_bf16_pays`); None (float32) otherwise (MPS and other CPUs included)."""
-    if not bf16_safe:
+    (:func:`cpu_bf16_pays`), for 8-bit images; None (float32) otherwise (MPS, other CPUs and
+    images of more than 8 bits per channel included).
+
+    bf16 keeps 8 significant bits: enough for 8-bit output, but a 16-bit image came out only
+    9 to 11 bits right (up to 185 of 65535 levels off; float32: 1).
+    """
+    if not bf16_safe or bit_depth > 8:
         return None
     if device.type == "cuda" or (device.type == "cpu" and cpu_bf16_pays()):
         return torch.bfloat16

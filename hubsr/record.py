@@ -44,7 +44,9 @@ RECORD_FILES = (
 )
 # Every file a model folder may hold; anything else (source copies, checkpoints, snapshots)
 # belongs to the run folder.
-ARTIFACTS = MODEL_FILES + RECORD_FILES
+# A picture of what the model does, linked from its card (release/photo.py draws it).
+PICTURE_FILES = ("on_photos.png",)
+ARTIFACTS = MODEL_FILES + RECORD_FILES + PICTURE_FILES
 
 
 @dataclass(frozen=True, kw_only=True)

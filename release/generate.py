@@ -37,7 +37,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from hubsr.atomic import write_bytes_atomic
 from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time
-from hubsr.bundled import bundled_models, bundled_scale
+from hubsr.bundled import PHOTO_MODELS, bundled_models, bundled_scale
 from hubsr.cards import load_benchmark_json, write_card
 from hubsr.cli import main as hubsr_main
 from hubsr.imageio import save_image_atomic
@@ -68,8 +68,9 @@ TTA_JSON = results_json(SCALE, "tta")
 PUBLISHED_JSON = RESULTS / "published.json"
 
 # Reproductions of published baselines: their papers report no self-ensemble, and x8 TTA of the
-# networks that run at HR resolution (VDSR, SRCNN) would take most of this script's time.
-NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3")
+# networks that run at HR resolution (VDSR, SRCNN) would take most of this script's time. The
+# photo models are measured on degraded inputs instead (release/photo.py).
+NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3", *PHOTO_MODELS.values())
 
 # (Set14 image, left, top) of each 80x80 HR crop in the comparison sheet.
 CROPS = (("baboon", 280, 0), ("comic", 90, 50), ("zebra", 230, 90), ("ppt3", 35, 240))
@@ -126,8 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {write_bytes_atomic(PUBLISHED_JSON, published_json().encode())}")
     for name, folder in models.items():
         plain, tta, fast = jsons[scale_of[name]]
+        degraded = RESULTS / f"degraded-x{scale_of[name]}.json"  # from release/photo.py
         card = write_card(
-            folder, plain, tta, fast_benchmark=fast, onnx_speed=onnx_speed, published=PUBLISHED
+            folder,
+            plain,
+            tta,
+            fast_benchmark=fast,
+            onnx_speed=onnx_speed,
+            published=PUBLISHED,
+            degraded=degraded if degraded.is_file() else None,
         )
         print(f"wrote {card}")
     x3 = [n for n in names if scale_of[n] == SCALE]

@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import hubsr
 from hubsr import HubSR, HubSRError
-from hubsr.bundled import DEFAULT_MODEL, bundled_models, default_model
+from hubsr.bundled import DEFAULT_MODEL, PHOTO_MODELS, bundled_models, default_model
 from hubsr.imageio import read_header, read_image, save_image_atomic
 
 # -- settings -------------------------------------------------------------------------------------
@@ -83,7 +83,10 @@ MODELS: dict[str, HubSR] = {name: hubsr.load(folder) for name, folder in bundled
 SCALES = sorted({model.scale for model in MODELS.values()}) or [3]
 # The slider's left side at every scale offered (and the "bicubic" choice): weightless variants.
 BASELINES: dict[int, HubSR] = {scale: hubsr.load(BICUBIC, scale=scale) for scale in SCALES}
-START_MODEL = DEFAULT_MODEL if DEFAULT_MODEL in MODELS else next(iter(MODELS), BICUBIC)
+# Uploads are mostly photos (JPEG, noise): the photo model first, the benchmark default next.
+START_MODEL = next(
+    (n for n in (PHOTO_MODELS[3], DEFAULT_MODEL) if n in MODELS), next(iter(MODELS), BICUBIC)
+)
 START_SCALE = MODELS[START_MODEL].scale if START_MODEL in MODELS else SCALES[0]
 
 
@@ -99,10 +102,15 @@ def get_model(name: str, scale: int) -> HubSR:
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """Dropdown entries (label, name): every bundled model with its scale, then bicubic."""
-    return [
-        (f"{name} ({type(model).__name__}, x{model.scale})", name) for name, model in MODELS.items()
-    ] + [("bicubic (the baseline, any scale)", BICUBIC)]
+    """Dropdown entries (label, name): the photo models, the benchmark models (each with its
+    architecture and scale), then bicubic."""
+    photo = [n for n in MODELS if n in PHOTO_MODELS.values()]
+    bench = [n for n in MODELS if n not in photo]
+    return (
+        [(f"{n} (for photos: JPEG, noise; x{MODELS[n].scale})", n) for n in photo]
+        + [(f"{n} ({type(MODELS[n]).__name__}, x{MODELS[n].scale}, benchmark)", n) for n in bench]
+        + [("bicubic (the baseline, any scale)", BICUBIC)]
+    )
 
 
 def model_info(name: str) -> str:
@@ -111,8 +119,13 @@ def model_info(name: str) -> str:
         return "plain bicubic resizing (MATLAB's), no model: the baseline itself"
     model = MODELS[name]
     params = sum(p.numel() for p in model.parameters())
+    trained = (
+        "trained for photos (blur, noise, JPEG)"
+        if name in PHOTO_MODELS.values()
+        else "trained on clean bicubic LR (the benchmark)"
+    )
     return (
-        f"{type(model).__name__} x{model.scale}, {params:,} parameters; "
+        f"{type(model).__name__} x{model.scale}, {params:,} parameters, {trained}; "
         "the slider compares it with bicubic"
     )
 
@@ -123,10 +136,13 @@ def scale_for_model(name: str, scale: int) -> int:
 
 
 def model_for_scale(scale: int, name: str) -> str:
-    """The model to show once ``scale`` is picked: the current one if it fits, else the best
-    bundled model of that scale (``hubsr.bundled.default_model``), else bicubic (any scale)."""
+    """The model to show once ``scale`` is picked: the current one if it fits, else the photo
+    model of that scale if a photo model was shown, else the best bundled model of that scale
+    (``hubsr.bundled.default_model``), else bicubic (any scale)."""
     if name not in MODELS or MODELS[name].scale == scale:
         return name
+    if name in PHOTO_MODELS.values() and PHOTO_MODELS.get(scale) in MODELS:
+        return PHOTO_MODELS[scale]
     best = default_model(scale)
     if best in MODELS:
         return best

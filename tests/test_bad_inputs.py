@@ -39,6 +39,7 @@ DEEP_RGB = r"^uint16 array 15x18x3$"
 DEEP_RGBA = r"^uint16 array 15x18x4$"
 DEEP_LA = r"^uint16 array 15x18x2$"
 SIZE = (6, 5)  # every small input is 6 x 5 pixels; bicubic x3 makes it 18 x 15
+WROTE_ONE = r"^hubsr: written 1, skipped 0, failed 0 "  # the last line of a run that wrote one
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -139,6 +140,49 @@ def _name_clash(tmp: Path) -> list[str]:
 def _one_good_one_bad(tmp: Path) -> list[str]:
     (tmp / "bad.png").write_bytes(b"not a png at all")
     return [*_small_png(tmp), str(tmp / "bad.png")]
+
+
+def _bad_exif(fmt: str) -> bytes:
+    """An image whose EXIF block has a bad byte-order mark ("XX", not "II" or "MM")."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # an orientation, so that the EXIF block has to be read
+    raw = exif.tobytes()  # b"Exif\0\0" + a TIFF header: "MM\0*" or "II*\0"
+    assert raw[6:8] in (b"MM", b"II")
+    buffer = io.BytesIO()
+    params = {"lossless": True} if fmt == "WEBP" else {}
+    Image.fromarray(_noise(3)).save(buffer, format=fmt, exif=raw[:6] + b"XX" + raw[8:], **params)
+    return buffer.getvalue()
+
+
+def _cut_animation(fmt: str, fraction: float) -> bytes:
+    """The first ``fraction`` of a 3-frame animation (GIF) or 3-page TIFF: a copy cut short."""
+    frames = [Image.fromarray(_noise(3, seed=i)) for i in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:])
+    data = buffer.getvalue()
+    return data[: int(len(data) * fraction)]
+
+
+# Over Pillow's 1 MiB limit on a PNG's ICC chunk (random bytes: zlib cannot shrink them).
+BIG_ICC = np.random.default_rng(1).integers(0, 256, 1_200_000, dtype=np.uint8).tobytes()
+
+
+def _result_of_another_picture(tmp: Path) -> list[str]:
+    """pics/IMG_1.jpg, and beside it an unrelated pics/IMG_1.png: where its result would go."""
+    (tmp / "pics").mkdir()
+    Image.fromarray(_noise(3, seed=1)).save(tmp / "pics" / "IMG_1.png")
+    Image.fromarray(_noise(3)).save(tmp / "pics" / "IMG_1.jpg")
+    return [str(tmp / "pics" / "IMG_1.jpg")]
+
+
+def _phone_folder(tmp: Path, photos: int = 1) -> list[str]:
+    """A folder as a phone leaves it: a JPEG (or none), a HEIC photo, a note."""
+    (tmp / "phone").mkdir()
+    if photos:
+        Image.fromarray(_noise(3)).save(tmp / "phone" / "IMG_1.jpg")
+    (tmp / "phone" / "IMG_2.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(64))
+    (tmp / "phone" / "notes.txt").write_text("not an image")
+    return [str(tmp / "phone")]
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -254,8 +298,45 @@ CASES = {
     "missing input": Case(lambda tmp: [str(tmp / "nope.png")], 2, r"nope\.png does not exist"),
     "folder without images": Case(_folder_without_images, 2, r"docs holds no image files"),
     "one good, one bad": Case(_one_good_one_bad, 1,
-                              r"bad\.png is not an image file[\s\S]*1 of 2 images failed",
+                              r"bad\.png is not an image file[\s\S]*written 1, skipped 0, failed 1",
                               outputs={"a.png": "RGB 8-bit 18x15"}),
+    # What Pillow raises on bad metadata or a cut multi-frame file is a HubSRError here.
+    "PNG, bad EXIF byte order": Case(_bytes("exif.png", _bad_exif("PNG")), 1,
+                                     r"exif\.png has EXIF metadata too corrupt to tell which way",
+                                     api="^error: .*EXIF metadata too corrupt"),
+    "WebP, bad EXIF byte order": Case(_bytes("exif.webp", _bad_exif("WEBP")), 1,
+                                      r"exif\.webp has EXIF metadata too corrupt",
+                                      api="^error: .*EXIF metadata too corrupt"),
+    "truncated animated GIF": Case(_bytes("cut.gif", _cut_animation("GIF", 0.4)), 1,
+                                   r"cut\.gif is truncated or corrupt",
+                                   api="^error: .*cut\\.gif is truncated or corrupt"),
+    "truncated 3-page TIFF": Case(_bytes("cut.tif", _cut_animation("TIFF", 0.3)), 1,
+                                  r"cut\.tif is truncated or corrupt",
+                                  api="^error: .*cut\\.tif is truncated or corrupt"),
+    # ICC profiles over 1 MiB: read, and left out of a PNG result (Pillow could not reopen it).
+    "PNG, 1.2 MB ICC profile": Case(_save(_pil("RGB"), "icc.png", icc_profile=BIG_ICC), 0,
+                                    r"hubsr: note: .*icc\.png: the ICC colour profile "
+                                    r"\(1,200,000 bytes\) is left out of .*out/icc\.png: a PNG",
+                                    {"icc.png": "RGB 8-bit 18x15"}, api="^RGB$"),
+    "JPEG, 1.2 MB ICC profile": Case(_save(_pil("RGB"), "icc.jpg", icc_profile=BIG_ICC), 0,
+                                     r"hubsr: note: .*icc\.jpg: the ICC colour profile .* left "
+                                     r"out of .*out/icc\.png", {"icc.png": "RGB 8-bit 18x15"},
+                                     api="^RGB$"),
+    "TIFF, 1.2 MB ICC profile": Case(_save(_pil("RGB"), "icc.tif", icc_profile=BIG_ICC), 0,
+                                     WROTE_ONE, {"icc.tif": "RGB 8-bit 18x15"}, api="^RGB$"),
+    # Nothing the run did not make is replaced: pics/*.jpg -o pics next to an unrelated .png.
+    "-o holds a result's name": Case(_result_of_another_picture, 2,
+                                     r"1 result already exists in .*pics \(IMG_1\.png\); nothing "
+                                     r"was written: --overwrite replaces them, --skip-existing "
+                                     r"keeps them and upscales the rest",
+                                     out=lambda tmp, mp: tmp / "pics"),
+    # Other files in a folder are named, not skipped in silence.
+    "folder with .heic and .txt": Case(_phone_folder, 0, r"^hubsr: note: left out 2 files in a "
+                                       r"format hubsr cannot read: IMG_2\.heic, notes\.txt$",
+                                       {"IMG_1.png": "RGB 8-bit 18x15"}),
+    "folder of .heic only": Case(lambda tmp: _phone_folder(tmp, photos=0), 2,
+                                 r"phone holds no image files; its other files: IMG_2\.heic, "
+                                 r"notes\.txt"),
     # Huge images: hubsr's limit, from the header, in any case (Pillow's limit is 178,956,970).
     "huge PNG (400 MP)": Case(_bytes("huge.png", _png_header_only(20_000, 20_000)), 1,
                               r"huge\.png has 20000x20000 = 400,000,000 pixels, more than "
@@ -269,39 +350,39 @@ CASES = {
     "negative --max-pixels": Case(_small_png, 2, r"--max-pixels must be 0 \(no limit\) or more",
                                   flags=[*BICUBIC, "--max-pixels", "-1"]),
     # Image modes: each has its answer; none is refused but float.
-    "mode L": Case(_save(_pil("L"), "l.png"), 0, "wrote 1 image",
+    "mode L": Case(_save(_pil("L"), "l.png"), 0, WROTE_ONE,
                    {"l.png": "L 8-bit 18x15"}, api="^L$"),
-    "mode LA": Case(_save(_pil("LA"), "la.png"), 0, "wrote 1 image",
+    "mode LA": Case(_save(_pil("LA"), "la.png"), 0, WROTE_ONE,
                     {"la.png": "LA 8-bit 18x15"}, api="^LA$"),
-    "mode RGBA": Case(_save(_pil("RGBA"), "rgba.png"), 0, "wrote 1 image",
+    "mode RGBA": Case(_save(_pil("RGBA"), "rgba.png"), 0, WROTE_ONE,
                       {"rgba.png": "RGBA 8-bit 18x15"}, api="^RGBA$"),
-    "mode P": Case(_save(_pil("P"), "p.png"), 0, "wrote 1 image",
+    "mode P": Case(_save(_pil("P"), "p.png"), 0, WROTE_ONE,
                    {"p.png": "RGB 8-bit 18x15"}, api="^RGB$"),
-    "mode P, transparent": Case(_save(_with_transparency(), "pt.png"), 0, "wrote 1 image",
+    "mode P, transparent": Case(_save(_with_transparency(), "pt.png"), 0, WROTE_ONE,
                                 {"pt.png": "RGBA 8-bit 18x15"}, api="^RGBA$"),
-    "mode 1 (bilevel)": Case(_save(_pil("1"), "bw.png"), 0, "wrote 1 image",
+    "mode 1 (bilevel)": Case(_save(_pil("1"), "bw.png"), 0, WROTE_ONE,
                              {"bw.png": "L 8-bit 18x15"}, api="^L$"),
-    "mode I;16": Case(_save(_pil("I;16"), "grey16.png"), 0, "wrote 1 image",
+    "mode I;16": Case(_save(_pil("I;16"), "grey16.png"), 0, WROTE_ONE,
                       {"grey16.png": "I;16 16-bit 18x15"}, api="^I;16$"),
-    "mode I (32-bit TIFF)": Case(_save(_pil("I"), "int.tif"), 0, "wrote 1 image",
+    "mode I (32-bit TIFF)": Case(_save(_pil("I"), "int.tif"), 0, WROTE_ONE,
                                  {"int.tif": "I 32-bit 18x15"}, api="^I$"),
-    "mode CMYK (JPEG)": Case(_save(_pil("CMYK"), "cmyk.jpg", quality=95), 0, "wrote 1 image",
+    "mode CMYK (JPEG)": Case(_save(_pil("CMYK"), "cmyk.jpg", quality=95), 0, WROTE_ONE,
                              {"cmyk.png": "RGB 8-bit 18x15"}, api="^RGB$"),
-    "mode CMYK (TIFF)": Case(_save(_pil("CMYK"), "cmyk.tif"), 0, "wrote 1 image",
+    "mode CMYK (TIFF)": Case(_save(_pil("CMYK"), "cmyk.tif"), 0, WROTE_ONE,
                              {"cmyk.tif": "RGB 8-bit 18x15"}, api="^RGB$"),
     "mode F (float TIFF)": Case(_save(_pil("F"), "float.tif"), 1,
                                 r"float\.tif: unsupported image mode 'F'",
                                 api="^error: unsupported image mode 'F'"),
     # 16 bits per colour channel: kept, by the CLI and by the path API.
-    "16-bit RGB PNG": Case(_deep(3, "rgb16.png"), 0, "wrote 1 image",
+    "16-bit RGB PNG": Case(_deep(3, "rgb16.png"), 0, WROTE_ONE,
                            {"rgb16.png": "RGB 16-bit 18x15"}, api=DEEP_RGB),
-    "16-bit RGBA PNG": Case(_deep(4, "rgba16.png"), 0, "wrote 1 image",
+    "16-bit RGBA PNG": Case(_deep(4, "rgba16.png"), 0, WROTE_ONE,
                             {"rgba16.png": "RGBA 16-bit 18x15"}, api=DEEP_RGBA),
-    "16-bit grey+alpha PNG": Case(_deep(2, "la16.png"), 0, "wrote 1 image",
+    "16-bit grey+alpha PNG": Case(_deep(2, "la16.png"), 0, WROTE_ONE,
                                   {"la16.png": "LA 16-bit 18x15"}, api=DEEP_LA),
-    "16-bit RGB TIFF": Case(_deep(3, "rgb16.tif"), 0, "wrote 1 image",
+    "16-bit RGB TIFF": Case(_deep(3, "rgb16.tif"), 0, WROTE_ONE,
                             {"rgb16.tif": "RGB 16-bit 18x15"}, api=DEEP_RGB),
-    "16-bit RGBA TIFF": Case(_deep(4, "rgba16.tiff"), 0, "wrote 1 image",
+    "16-bit RGBA TIFF": Case(_deep(4, "rgba16.tiff"), 0, WROTE_ONE,
                              {"rgba16.tiff": "RGBA 16-bit 18x15"}, api=DEEP_RGBA),
     # Scales.
     "--scale 2, x3 model": Case(_small_png, 2, r"--scale 2 does not match .*tiny-x3, which "
@@ -309,6 +390,13 @@ CASES = {
                                 flags=lambda tmp: [*_model_flag()(tmp), "--scale", "2"]),
     "--scale 5, bicubic": Case(_small_png, 2, r"--scale 5: Bicubic supports scales 2, 3 and 4",
                                flags=[*BICUBIC, "--scale", "5"]),
+    # Hints name only what works: nothing upscales x5 (test_nothing_lost tries each hint).
+    "--scale 5": Case(_small_png, 2, r"no bundled x5 model found .*; nor does bicubic \(Bicubic "
+                      r"supports scales 2, 3 and 4, got 5\); name a x5 model with --model",
+                      flags=["--scale", "5"]),
+    "--scale 5, x3 model": Case(_small_png, 2, r"--scale 5 does not match .*tiny-x3, which "
+                                r"upscales x3; no bundled model upscales x5; nor does bicubic",
+                                flags=lambda tmp: [*_model_flag()(tmp), "--scale", "5"]),
     "--scale 0": Case(_small_png, 2, r"--scale must be a positive integer, got 0",
                       flags=[*BICUBIC, "--scale", "0"]),
     # Models and weights.

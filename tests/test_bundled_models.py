@@ -9,14 +9,25 @@ within ``BF16_TOLERANCE_DB`` of float32 on every test set.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from hubsr import HubSR
+import hubsr
+import hubsr.bundled
+from hubsr import HubSR, HubSRError
 from hubsr.benchmark import benchmark
-from hubsr.bundled import DEFAULT_MODEL, DEFAULT_MODELS, bundled_models, bundled_scale
+from hubsr.bundled import (
+    DEFAULT_MODEL,
+    DEFAULT_MODELS,
+    WEIGHTS_SHA256,
+    bundled_models,
+    bundled_scale,
+    digests,
+)
 from hubsr.cards import BF16_TOLERANCE_DB, load_benchmark_json
 from hubsr.testsets import BENCHMARK_SETS
 
@@ -40,6 +51,32 @@ def test_the_default_model_of_every_scale_is_bundled():
     assert DEFAULT_MODEL in BUNDLED, f"{DEFAULT_MODEL} is not in {sorted(BUNDLED)}"
     for scale, name in DEFAULT_MODELS.items():
         assert bundled_scale(name) == scale, f"{name} (the x{scale} default) is not bundled"
+
+
+def test_every_bundled_weights_file_has_the_digest_recorded_at_release():
+    assert digests() == WEIGHTS_SHA256, (
+        "bundled weights changed: record the new digests in hubsr/bundled.py (WEIGHTS_SHA256 = "
+        f"{digests()})"
+    )
+
+
+def test_a_damaged_bundled_weights_file_is_refused(tmp_path, monkeypatch):
+    """Random bytes inside the weight data of a shipped model: refused at load, one line."""
+    models = tmp_path / "model_cards"
+    shutil.copytree(BUNDLED["espcn-x3"], models / "espcn-x3")
+    monkeypatch.setattr(hubsr.bundled, "_REPO_MODELS", models)
+    assert hubsr.load("espcn-x3").scale == 3  # the intact copy loads
+    weights = models / "espcn-x3" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-4000:-3000] = np.random.default_rng(0).bytes(1000)  # inside the last tensor's floats
+    weights.write_bytes(bytes(data))
+    with pytest.raises(HubSRError) as caught:
+        hubsr.load("espcn-x3")
+    message = str(caught.value)
+    assert message.startswith(f"{weights} is not the bundled espcn-x3 weights (sha256 ")
+    assert message.endswith("the file is damaged or was replaced; restore it (git checkout, "
+                            "or reinstall hubsr)")  # fmt: skip
+    assert "\n" not in message
 
 
 @pytest.mark.slow  # every bundled model on Set5

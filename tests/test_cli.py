@@ -52,7 +52,8 @@ def test_folder_keeps_names_and_sizes(inputs, tmp_path, model_dir, capsys):
     assert Image.open(out / "b.bmp").size == (8, 14)
     assert Image.open(out / "d.tif").mode == "L"
     err = capsys.readouterr().err
-    assert "tiny-span-x2: SPAN x2" in err and "wrote 4 images" in err
+    assert "tiny-span-x2: SPAN x2" in err and "written 4, skipped 0, failed 0" in err
+    assert "left out 1 file in a format hubsr cannot read: notes.txt" in err
 
 
 def test_bad_file_is_reported_and_the_rest_written(inputs, tmp_path, model_dir, capsys):
@@ -66,7 +67,7 @@ def test_bad_file_is_reported_and_the_rest_written(inputs, tmp_path, model_dir, 
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.bmp", "c.png", "d.tif"]
     err = capsys.readouterr().err
     assert "bad.png is not an image" in err and "cut.png is truncated" in err
-    assert "2 of 6 images failed" in err and "Traceback" not in err
+    assert "written 4, skipped 0, failed 2" in err and "Traceback" not in err
 
 
 def test_single_files_and_bicubic_scale(inputs, tmp_path):
@@ -81,7 +82,7 @@ def test_default_model(inputs, tmp_path, capsys):
     assert main(["upscale", str(inputs / "a.png"), "-o", str(tmp_path / "out")]) == 0
     expected = DEFAULT_MODEL if DEFAULT_MODEL in bundled_models() else "bicubic x3"
     err = capsys.readouterr().err
-    assert f"model {expected}" in err and "wrote 1 image to" in err
+    assert f"model {expected}" in err and "written 1, skipped 0, failed 0" in err
 
 
 @pytest.mark.parametrize(

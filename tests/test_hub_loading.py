@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
+import hubsr
 import hubsr.hub
 from hubsr import HubSR, HubSRError, get_architecture
 from hubsr.bundled import DEFAULT_MODEL
@@ -96,6 +97,23 @@ def test_invalid_config_value(folder):
 
 
 # -- the weights --------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_weights_are_refused(folder, value):
+    """A NaN weight used to load and give an all-black image with exit code 0."""
+
+    def poison(state):
+        state["head.weight"].view(-1)[3] = value
+
+    edit_weights(folder, poison)
+    weights = folder / "model.safetensors"
+    with pytest.raises(HubSRError) as caught:
+        hubsr.load(folder)
+    assert str(caught.value) == (
+        f"{weights} holds NaN or infinite weights (head.weight): the file is damaged or its "
+        "training diverged"
+    )
+
+
 def test_missing_key(folder):
     edit_weights(folder, lambda s: s.pop("head.weight"))
     with pytest.raises(HubSRError, match="missing keys: head.weight"):

@@ -16,7 +16,14 @@ import tifffile
 from PIL import Image
 
 from hubsr.errors import HubSRError
-from hubsr.imageio import load_image, read_header, read_image, save_image_atomic
+from hubsr.imageio import (
+    list_images,
+    load_image,
+    read_header,
+    read_image,
+    save_image_atomic,
+    scan_folder,
+)
 
 
 def _encode(img: Image.Image, fmt: str = "PNG", **params) -> bytes:
@@ -445,3 +452,97 @@ def test_save_arrays_8_bit_and_refusals(tmp_path):
     with pytest.raises(HubSRError, match="array shape"):
         save_image_atomic(np.zeros((4, 4, 5), dtype=np.uint8), tmp_path / "five.png")
     assert sorted(os.listdir(tmp_path)) == ["a.bmp"]
+
+
+# -- bad files: one error type, whatever Pillow raised ------------------------------------------
+def _animation(fmt: str) -> bytes:
+    frames = [_noise(5, 6, seed=i) for i in range(3)]
+    return _encode(frames[0], fmt, save_all=True, append_images=frames[1:])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's "Truncated File Read", ...
+@pytest.mark.parametrize("fmt", ["GIF", "TIFF", "PNG", "WEBP"])
+def test_every_cut_of_a_multi_frame_file_is_a_hubsr_error(fmt):
+    """Counting the frames of a cut GIF raised IndexError, of a cut TIFF TypeError or
+    SyntaxError: every prefix of the file must load or raise HubSRError, in every reader."""
+    data = _animation(fmt)
+    for end in range(1, len(data)):
+        for read in (read_header, read_image, load_image):
+            try:
+                read(data[:end])
+            except HubSRError:
+                pass
+
+
+def _exif_with_bad_byte_order() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    raw = exif.tobytes()  # b"Exif\0\0" + "MM" or "II" + ...
+    return raw[:6] + b"XX" + raw[8:]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_corrupt_exif_is_a_hubsr_error(fmt):
+    params = {"lossless": True} if fmt == "WEBP" else {}
+    data = _encode(_noise(5, 6), fmt, exif=_exif_with_bad_byte_order(), **params)
+    assert read_header(data).width == 6  # the header has no EXIF to read
+    for read in (read_image, load_image):
+        with pytest.raises(HubSRError, match="EXIF metadata too corrupt to tell which way up"):
+            read(data)
+
+
+BIG_ICC = np.random.default_rng(1).integers(0, 256, 1_200_000, dtype=np.uint8).tobytes()
+
+
+def test_a_png_with_a_large_profile_is_read():
+    """Pillow's own limit (1 MiB) made this valid PNG "corrupt"; hubsr reads it, profile and
+    all, and puts Pillow's limit back."""
+    data = _encode(_noise(5, 6), icc_profile=BIG_ICC)
+    with pytest.raises(ValueError, match="MAX_TEXT_CHUNK"):
+        Image.open(io.BytesIO(data))
+    assert read_header(data).width == 6
+    loaded = read_image(data)
+    assert loaded.icc_profile == BIG_ICC and loaded.pixels.size == (6, 5)
+    from PIL import PngImagePlugin
+
+    assert PngImagePlugin.MAX_TEXT_CHUNK == 1024 * 1024
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_png_carries_a_profile_pillow_can_read_back_and_no_larger(tmp_path, depth):
+    pixels = np.asarray(_noise(5, 6))
+    if depth == 16:
+        pixels = pixels.astype(np.uint16) * 257  # written by pypng, not Pillow
+    fits = BIG_ICC[: 1024 * 1024]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_image_atomic(pixels, tmp_path / "fits.png", icc_profile=fits)
+    with pytest.warns(UserWarning, match=r"\(1,200,000 bytes\) is left out of .*big\.png"):
+        save_image_atomic(pixels, tmp_path / "big.png", icc_profile=BIG_ICC)
+    for name, icc in [("fits.png", fits), ("big.png", None)]:
+        with Image.open(tmp_path / name) as img:  # with Pillow's default limits
+            img.load()
+            assert img.info.get("icc_profile") == icc
+        assert read_image(tmp_path / name).icc_profile == icc
+    # A PIL image's own profile follows the same rule.
+    img = _noise(5, 6)
+    img.info["icc_profile"] = BIG_ICC
+    with pytest.warns(UserWarning, match="left out"):
+        save_image_atomic(img, tmp_path / "own.png")
+    assert Image.open(tmp_path / "own.png").info.get("icc_profile") is None
+    save_image_atomic(img, tmp_path / "own.tif")  # TIFF holds it, and Pillow reads it back
+    assert Image.open(tmp_path / "own.tif").info["icc_profile"] == BIG_ICC
+
+
+def test_scan_folder_names_the_other_files(tmp_path):
+    for name in ("b.png", "a.JPG", "IMG_2.heic", "notes.txt", ".hidden.png"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    found = scan_folder(tmp_path)
+    assert [p.name for p in found.images] == ["a.JPG", "b.png"]
+    assert [p.name for p in found.others] == ["IMG_2.heic", "notes.txt"]
+    assert list_images(tmp_path) == found.images
+    for name in ("a.JPG", "b.png"):
+        (tmp_path / name).unlink()
+    with pytest.raises(HubSRError, match="holds no image files .*; its other files: IMG_2.heic"):
+        scan_folder(tmp_path)

@@ -3,6 +3,7 @@ models that declare ``bf16_safe``; float32, bit for bit as before, everywhere el
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+import hubsr
 import hubsr.precision
 from hubsr import get_architecture
 from hubsr.cli import main
@@ -165,3 +167,34 @@ def test_cli_says_which_precision_and_device(tmp_path, capsys, units, flag, forc
     assert code == 0
     assert printed in capsys.readouterr().err
     assert (tmp_path / "out" / "lr.png").is_file()
+
+
+class Float64(torch.nn.Module):
+    """``model`` computed in float64: the reference a 16-bit result is measured against."""
+
+    bf16_safe = False
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = copy.deepcopy(model).double()
+        self.scale, self.in_channels = model.scale, model.in_channels
+        self.size_multiple = getattr(model, "size_multiple", 1)
+
+    def forward(self, x):
+        return self.inner(x.double()).float()
+
+
+def test_16bit_images_run_in_float32_unless_asked(units):
+    """bf16 keeps 8 significant bits: 16-bit images take float32 by default even where 8-bit
+    ones take bf16, and come out within 2 of 65535 levels of a float64 upscale."""
+    units("amx")
+    model = hubsr.load("abpn-x3")
+    assert resolve_amp_dtype(None, CPU, model) == torch.bfloat16
+    assert resolve_amp_dtype(None, CPU, model, bit_depth=16) is None
+    yy, xx = np.mgrid[0:10, 0:12]
+    img = np.stack([20000 + 3000 * np.sin(xx / 2 + c) * np.cos(yy / 3) for c in range(3)], -1)
+    img = img.astype(np.uint16)
+    reference = upscale(Float64(model), img, dtype="float32").astype(np.int64)
+    assert np.abs(upscale(model, img).astype(np.int64) - reference).max() <= 2
+    bf16 = upscale(model, img, dtype="bfloat16").astype(np.int64)  # asked for: honoured
+    assert np.abs(bf16 - reference).max() > 2

@@ -17,7 +17,7 @@ from PIL import Image
 from space_server import EXAMPLES, running_app
 
 from hubsr import HubSR, get_architecture
-from hubsr.bundled import DEFAULT_MODEL
+from hubsr.bundled import DEFAULT_MODEL, PHOTO_MODELS
 from hubsr.imageio import save_image_atomic
 from hubsr.precision import cpu_bf16_pays
 
@@ -25,14 +25,16 @@ pytestmark = pytest.mark.slow  # starts the Gradio app
 
 MAX_PIXELS = 40_000  # a small input limit, so that a 201x200 image is already too large
 SMALL_X2 = "aaa-tiny-x2"  # sorts before DEFAULT_MODEL: the default must not be "the first one"
+PHOTO = PHOTO_MODELS[3]  # bundled too: uploads start on the photo model
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """Two tiny random-weight models: DEFAULT_MODEL (x3) and an x2 one."""
+    """Three tiny random-weight models: DEFAULT_MODEL and PHOTO (x3) and an x2 one."""
     folder = tmp_path_factory.mktemp("models")
     espcn = get_architecture("espcn")
     espcn(scale=3, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(folder / DEFAULT_MODEL)
+    espcn(scale=3, channels=(4, 4), kernel_sizes=(3, 3, 3)).save_pretrained(folder / PHOTO)
     espcn(scale=2, channels=(8, 4), kernel_sizes=(3, 3, 3)).save_pretrained(folder / SMALL_X2)
     return folder
 
@@ -75,10 +77,10 @@ def noise(mode, size=(24, 18), seed=0):
     return Image.fromarray(arr[:, :, 0] if channels == 1 else arr)
 
 
-def test_default_model_is_the_bundled_default(client):
+def test_default_model_is_the_photo_model(client):
     info = client.view_api(print_info=False, return_format="dict")
     params = {p["parameter_name"]: p for p in info["named_endpoints"]["/upscale"]["parameters"]}
-    assert params["model_name"]["parameter_default"] == DEFAULT_MODEL
+    assert params["model_name"]["parameter_default"] == PHOTO
     assert params["scale"]["parameter_default"] == 3
 
 
@@ -162,7 +164,9 @@ def test_model_field_describes_the_selected_model(app):
     with urllib.request.urlopen(url + "config", timeout=30) as response:
         config = json.load(response)
     field = next(c for c in config["components"] if c["props"].get("label") == "Model")
-    assert field["props"]["value"] == DEFAULT_MODEL
+    assert field["props"]["value"] == PHOTO
+    labels = [choice[0] for choice in field["props"]["choices"]]
+    assert labels[0].startswith(f"{PHOTO} (for photos") and "benchmark" in labels[1]
     info = field["props"]["info"]
     assert info.startswith("ESPCN x3,") and "parameters" in info, info  # not bicubic's text
     # What the page asks when the model changes (by the visitor or by a change of scale).
@@ -171,6 +175,7 @@ def test_model_field_describes_the_selected_model(app):
         "bicubic": "plain bicubic resizing",
         SMALL_X2: "ESPCN x2,",
         DEFAULT_MODEL: "ESPCN x3,",
+        PHOTO: "ESPCN x3,",
     }
     for name, start in expected.items():
         body = {"fn_index": change["id"], "data": [name], "session_hash": "info-test"}
@@ -182,6 +187,7 @@ def test_model_field_describes_the_selected_model(app):
         with urllib.request.urlopen(request, timeout=30) as response:
             (update,) = json.load(response)["data"]
         assert update["info"].startswith(start), (name, update)
+        assert ("trained for photos" in update["info"]) == (name == PHOTO), update
         assert "value" not in update  # the info follows the choice and leaves it alone
 
 

@@ -97,6 +97,19 @@ def test_killed_run_resumes_to_the_same_weights(tiny_data, tmp_path, optimizer):
     assert [r["step"] for r in metrics(killed)] == [r["step"] for r in metrics(straight)]
 
 
+def test_a_photo_run_trains_on_degraded_patches_and_selects_on_degraded_set5(tiny_data, tmp_path):
+    out = tmp_path / "photo"
+    flags = ["--steps", "4", "--degrade", "photo", "--eval-degradations", "clean,jpeg50"]
+    result = launch(tiny_data, out, *flags)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = metrics(out)[-1]
+    # The selection score is the mean over the named degradations of Set5.
+    assert np.isclose(row["set5_psnr"], (row["set5_clean_psnr"] + row["set5_jpeg50_psnr"]) / 2)
+    results = json.loads((out / "train_summary.json").read_text())["results"]
+    assert {"set5", "set5-jpeg50", "eval", "eval-jpeg50"} <= set(results)
+    assert results["set5-jpeg50"]["psnr"] < results["set5"]["psnr"]
+
+
 def test_nan_loss_stops_with_a_clear_message(tiny_data, tmp_path):
     result = launch(tiny_data, tmp_path / "nan", "--steps", "40", "--lr", "1e30", "--ema", "0.5")
     assert result.returncode != 0
@@ -127,6 +140,9 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--teacher-tta", "x4"], "--teacher-tta must be one of none, random, x8"),
         (["--teacher-on", "tiles"], "--teacher-on must be one of patches, images"),
         (["--teacher-on", "images", "--teacher-tta", "random"], "use --teacher-tta x8"),
+        (["--degrade", "blur"], "--degrade must be one of none, photo"),
+        (["--eval-degradations", "clean,jpeg5"], "--eval-degradations takes names from"),
+        (["--degrade", "photo", "--teacher", "edsr-x3"], "not combined with --degrade"),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):

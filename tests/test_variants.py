@@ -267,7 +267,8 @@ def test_train_override_wins_over_the_variant(parse_settings):
     "argv, message",
     [
         (("--model", "edsr-x3", "--scale", "2"), "--scale 2 contradicts --model edsr-x3, which "
-         "is x3; leave out --scale, or pick another --model (x2 edsr variants: edsr-x2)"),
+         "is x3; leave out --scale, or pick another --model (x2 edsr variants: edsr-x2, "
+         "photo-x2)"),
         (("--model", "span-x3", "--scale", "4"), "or --arch span --scale 4 without --model"),
         (("--model", "edsr-x3", "--arch", "abpn"), "--arch abpn contradicts --model edsr-x3"),
         (("--model", "edsr-x9"), "--model edsr-x9: unknown variant 'edsr-x9'; known variants:"),

@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hubsr.bundled import DEFAULT_MODELS
+from hubsr.bundled import DEFAULT_MODELS, PHOTO_MODELS
 
 pytestmark = pytest.mark.slow  # builds a wheel and a venv
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGED = sorted({*DEFAULT_MODELS.values(), "abpn-x2", "abpn-x3", "abpn-x4"})  # + the fast ones
+# The defaults, the fast ones and the photo models.
+PACKAGED = sorted(
+    {*DEFAULT_MODELS.values(), "abpn-x2", "abpn-x3", "abpn-x4", *PHOTO_MODELS.values()}
+)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folde
 import hubsr  # noqa: E402
 from hubsr.atomic import atomic_file, atomic_folder, partial_folder, swap_in  # noqa: E402
 from hubsr.cards import write_card  # noqa: E402
+from hubsr.degradations import DEGRADATIONS, degrade  # noqa: E402
 from hubsr.precision import default_amp_dtype  # noqa: E402
 from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
 from hubsr.record import TrainSummary, code_version  # noqa: E402
@@ -50,6 +51,7 @@ from data import (  # noqa: E402
     load_rgb_images,
     to_rgb_uint8,
 )
+from degrade import RECIPES, degrade_batch  # noqa: E402
 from distill import (  # noqa: E402
     TEACHER_ON,
     TEACHER_TTA,
@@ -133,6 +135,16 @@ class Settings:
     )
     detail_oversample: int = opt(
         2, "draw N times the batch and keep the patches with the most detail (1: plain draws)"
+    )
+    degrade: str = opt(
+        "none",
+        "none (the protocol's clean LR) or photo (random lens blur, down-scaling kernel, noise "
+        "and JPEG on every patch: training/degrade.py)",
+    )
+    eval_degradations: str = opt(
+        "clean",
+        "comma-separated hubsr.degradations names; the selection score is the mean Set5 PSNR "
+        "over them (e.g. clean,jpeg75,jpeg50,noise10,mixed for a photo model)",
     )
     # Optimisation
     batch: int = opt(16, "patches per process per step")
@@ -256,6 +268,16 @@ def parse_settings(argv=None) -> Settings:
             "--teacher-on images computes the teacher's SR once per image: use --teacher-tta x8 "
             "(its self-ensemble) or none; random draws a view per batch"
         )
+    if settings.degrade not in RECIPES:
+        parser.error(f"--degrade must be one of {', '.join(RECIPES)}, got {settings.degrade!r}")
+    if settings.degrade != "none" and settings.teacher:
+        parser.error("--teacher sees the LR patches; it is not combined with --degrade")
+    unknown = set(settings.eval_degradations.split(",")) - set(DEGRADATIONS)
+    if unknown or not settings.eval_degradations:
+        parser.error(
+            f"--eval-degradations takes names from {', '.join(DEGRADATIONS)}, "
+            f"got {settings.eval_degradations!r}"
+        )
     if not 0.0 <= settings.l2_tail < 1.0:
         parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
     return settings
@@ -330,6 +352,24 @@ def benchmark_pairs(folder: Path, scale: int) -> list[tuple[str, np.ndarray, np.
         hr = modcrop(hr, scale)
         pairs.append((name, hr, make_lr(hr, scale)))
     return pairs
+
+
+def degraded_sets(pairs, names: list[str]) -> dict[str, list]:
+    """``pairs`` (from :func:`benchmark_pairs`) once per degradation, the LR images degraded
+    by :func:`hubsr.degradations.degrade` (seeded by image name): the sets a photo model is
+    selected on, exactly as ``hubsr benchmark --degradation`` measures them."""
+    return {d: [(n, hr, degrade(lr, d, key=n)) for n, hr, lr in pairs] for d in names}
+
+
+def evaluate_degraded(model, sets: dict[str, list], scale: int, accelerator) -> dict:
+    """:func:`evaluate` on each degraded set; ``psnr``/``ssim`` are the means over the sets
+    (the selection score) and ``by_degradation`` holds each set's result."""
+    each = {d: evaluate(model, pairs, scale, accelerator) for d, pairs in sets.items()}
+    return {
+        "psnr": float(np.mean([r["psnr"] for r in each.values()])),
+        "ssim": float(np.mean([r["ssim"] for r in each.values()])),
+        "by_degradation": each,
+    }
 
 
 def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
@@ -442,7 +482,10 @@ def main(argv=None) -> None:
         return
     sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device, targets=targets)
     del pyramid, targets  # the sampler holds its own (device) copy
+    eval_degradations = s.eval_degradations.split(",")
     eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
+    eval_sets = degraded_sets(eval_pairs, eval_degradations)
+    recipe = RECIPES[s.degrade]
     accelerator.print(
         f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
         f"{accelerator.num_processes} process(es) on {accelerator.device}, precision {precision}"
@@ -487,7 +530,7 @@ def main(argv=None) -> None:
         # The run keeps the code that made it, beside the model folder's artifacts, not among
         # them (hubsr.record.ARTIFACTS).
         (out / "code").mkdir()
-        for script in ("train.py", "data.py", "muon.py"):
+        for script in ("train.py", "data.py", "muon.py", "degrade.py"):
             shutil.copy2(Path(__file__).with_name(script), out / "code" / script)
         (out / "metrics.jsonl").write_text("")
     accelerator.wait_for_everyone()
@@ -532,6 +575,8 @@ def main(argv=None) -> None:
         if s.detail_oversample > 1:
             drawn = keep_detailed(s.batch, *drawn)
         lr_batch, hr_batch = drawn[:2]
+        if recipe is not None:  # after keep_detailed: rank patches by content, not by noise
+            lr_batch = degrade_batch(hr_batch, lr_batch, s.scale, recipe, generator)
         if s.channels_last:
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
         # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
@@ -594,7 +639,7 @@ def main(argv=None) -> None:
             )
             if at_eval or progress() >= 1.0:
                 generator = reseed()
-                evaluate_and_checkpoint(ema.module, raw_model, lr_batch, eval_pairs, state, s,
+                evaluate_and_checkpoint(ema.module, raw_model, lr_batch, eval_sets, state, s,
                                         accelerator, record, line)  # fmt: skip
             else:
                 report(accelerator, out, record, line)
@@ -608,10 +653,15 @@ def main(argv=None) -> None:
         atomic_save_model(ema.module, out / "last")
     accelerator.wait_for_everyone()
     best = hubsr.HubSR.from_pretrained(out / "best", map_location=accelerator.device)
-    final = {"set5": evaluate(best, eval_pairs, s.scale, accelerator)}
+    final = {}
+    sets = {"set5": eval_sets}
     for folder in split_dirs(s.test_dirs):
         pairs = benchmark_pairs(folder, s.scale)
-        final[folder.name.lower()] = evaluate(best, pairs, s.scale, accelerator)
+        sets[folder.name.lower()] = degraded_sets(pairs, eval_degradations)
+    for set_name, by_degradation in sets.items():
+        for d, pairs in by_degradation.items():  # "set5" is clean, "set5-jpeg50" degraded
+            key = set_name if d == "clean" else f"{set_name}-{d}"
+            final[key] = evaluate(best, pairs, s.scale, accelerator)
     if accelerator.is_main_process:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(out / "best" / name, out / name)
@@ -651,15 +701,19 @@ def report(accelerator: Accelerator, out: Path, record: dict, line: str) -> None
 
 
 def evaluate_and_checkpoint(
-    ema_model, raw_model, batch, eval_pairs, state: TrainState, s: Settings, accelerator, record,
+    ema_model, raw_model, batch, eval_sets, state: TrainState, s: Settings, accelerator, record,
     line,
 ) -> None:  # fmt: skip
     """What every ``eval_every`` steps (and the last step) does: Set5 on the EMA weights by the
-    library's protocol, the best-so-far model folder, the replica check, the log line, then the
-    full checkpoint. ``--stop-at`` (tests) dies here, right after the checkpoint."""
+    library's protocol (the mean over ``--eval-degradations``), the best-so-far model folder,
+    the replica check, the log line, then the full checkpoint. ``--stop-at`` (tests) dies here,
+    right after the checkpoint."""
     ema_model.eval()
-    result = evaluate(ema_model, eval_pairs, s.scale, accelerator)
+    result = evaluate_degraded(ema_model, eval_sets, s.scale, accelerator)
     record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
+    if len(eval_sets) > 1:
+        for d, r in result["by_degradation"].items():
+            record[f"set5_{d}_psnr"] = r["psnr"]
     if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
         state.best_psnr, state.best_step = result["psnr"], state.step
         if accelerator.is_main_process:

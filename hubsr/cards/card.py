@@ -14,6 +14,7 @@ from ..record import TrainSummary, read_summary
 from ..registry import get_architecture
 from ..testsets import BENCHMARK_SETS
 from .citation import citation_section
+from .degraded import degraded_section
 from .exports import export_section
 from .inputs import (
     is_row_of,
@@ -45,6 +46,7 @@ def render_card(
     fast_benchmark: dict | None = None,
     onnx_speed: dict | None = None,
     published: dict[int, dict[str, dict]] | None = None,
+    degraded: dict | None = None,
 ) -> str:
     """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
 
@@ -57,7 +59,9 @@ def render_card(
     ``onnx_speed``, if given, is the JSON of ``perf/onnx_speed.py``: this model's row goes into
     the Export section (onnxruntime's time as a multiple of torch's). ``published`` (scale ->
     method -> row, see :func:`load_published`) adds the rows of the card's scale to the results
-    table. ``benchmark=None`` renders the card of the training record alone (``train_summary``
+    table. ``degraded`` (``hubsr benchmark --degradation ... --json`` of this model beside
+    bicubic and others) adds the section "On photos", with the folder's ``on_photos.png`` if it
+    has one. ``benchmark=None`` renders the card of the training record alone (``train_summary``
     is then required): its end-of-run PSNR/SSIM, no speed, protocol or model-index.
     """
     model_dir = Path(model_dir)
@@ -106,6 +110,9 @@ def render_card(
         results_section(name, plain, tta, bicubic, datasets, scale, train_config, references),
         precision_section(name, plain, fast, datasets),
         speed_section(plain, tta, datasets, fast),
+        degraded_section(
+            name, degraded, "on_photos.png" if (model_dir / "on_photos.png").is_file() else None
+        ),
         export_section(name, arch_cls, config, onnx_speed),
         protocol_section(any_row, plain),
         training_section(train_summary, train_config, train_sets),
@@ -206,11 +213,12 @@ def write_card(
     fast_benchmark: dict | str | Path | None = None,
     onnx_speed: dict | str | Path | None = None,
     published: dict | str | Path | None = None,
+    degraded: dict | str | Path | None = None,
 ) -> Path:
     """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
 
-    JSON arguments may be dicts or paths (``fast_benchmark``, ``onnx_speed``, ``published``
-    and ``benchmark=None``: see :func:`render_card`).
+    JSON arguments may be dicts or paths (``fast_benchmark``, ``onnx_speed``, ``published``,
+    ``degraded`` and ``benchmark=None``: see :func:`render_card`).
     ``train_summary`` defaults to the folder's ``train_summary.json``; ``train_config.json``
     is read from the folder when present.
     """
@@ -231,6 +239,8 @@ def write_card(
         train_summary = read_summary(train_summary)
     if published is not None and not isinstance(published, dict):
         published = load_published(published)
+    if degraded is not None and not isinstance(degraded, dict):
+        degraded = load_benchmark_json(degraded)
     config_path = model_dir / "train_config.json"
     train_config = read_object(config_path, "training config") if config_path.is_file() else None
     text = render_card(
@@ -243,6 +253,7 @@ def write_card(
         fast_benchmark,
         onnx_speed,
         published,
+        degraded,
     )
     ModelCard(text)  # refuse to write a card the Hub cannot parse
     return write_bytes_atomic(model_dir / "README.md", text.encode())

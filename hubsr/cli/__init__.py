@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``hubsr`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
     0: success; 1: some inputs failed (each reported on stderr); 2: a usage error or a
-    :class:`HubSRError`, printed as ``hubsr: error: <message>`` without a traceback.
+    :class:`HubSRError`, printed as ``hubsr: error: <message>`` without a traceback; 130:
+    stopped by Ctrl-C (also without a traceback).
     """
     args = build_parser().parse_args(argv)
     try:
@@ -55,3 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     except HubSRError as exc:
         print(f"hubsr: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a command that has nothing more to say (upscale has)
+        print("\nhubsr: interrupted", file=sys.stderr)
+        return 130

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone
+from itertools import product
 from pathlib import Path
 
+from ..degradations import DEGRADATIONS
 from ..precision import DTYPE_CHOICES
 from ..testsets import BENCHMARK_SETS, DATA_DIR_ENV
 
@@ -15,6 +17,7 @@ EPILOG = """examples:
   hubsr benchmark --model runs/my-model --datasets Set5 --per-image
   hubsr benchmark --model abpn-x3 --json results.json --plot psnr_vs_time.png
   hubsr benchmark --model abpn-x3 --tta --json results-tta.json     x8 self-ensemble
+  hubsr benchmark --model photo-x3 --model bicubic --degradation jpeg50 noise10 mixed
   hubsr benchmark --model abpn-x3 --datasets Set5 \\
       --lr-dir data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3   given LR files (MATLAB's)"""
 
@@ -68,6 +71,16 @@ def register(subparsers) -> None:
         "to HR by name, e.g. baby.png, babyx3.png, baby_LR.png)",
     )
     parser.add_argument(
+        "--degradation",
+        nargs="+",
+        default=["clean"],
+        choices=list(DEGRADATIONS),
+        metavar="NAME",
+        help="degrade each LR image first (fixed seeds; scored against the clean HR): "
+        + "; ".join(f"{k}: {v.describe()}" for k, v in DEGRADATIONS.items())
+        + " (default: clean). Several names measure each in turn",
+    )
+    parser.add_argument(
         "--per-image", action="store_true", help="print per-image rows (the JSON always has them)"
     )
     parser.add_argument(
@@ -104,10 +117,12 @@ def run(args: argparse.Namespace) -> int:
         raise HubSRError(f"models with the same name would be mixed up: {', '.join(names)}")
     results = []
     for spec, name, model in models:
-        for dataset in args.datasets:
+        for dataset, degradation in product(args.datasets, args.degradation):
             save_dir = None
             if args.save_dir is not None:
                 save_dir = Path(args.save_dir) / name.replace("/", "--") / Path(dataset).name
+                if degradation != "clean":
+                    save_dir = save_dir.with_name(f"{save_dir.name}-{degradation}")
             result = benchmark(
                 model,
                 dataset,
@@ -119,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=not args.quiet,
                 data_dir=args.data_dir,
                 dtype=args.dtype,
+                degradation=degradation,
             )
             results.append({"model": name, "model_source": spec, **result})
     print(format_table(results, per_image=args.per_image))

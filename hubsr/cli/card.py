@@ -50,6 +50,12 @@ def register(subparsers) -> None:
         "(model_cards/results/published.json, written by release/generate.py; optional)",
     )
     parser.add_argument(
+        "--degraded",
+        metavar="JSON",
+        help="`hubsr benchmark --degradation ... --json` output with this model: the card's "
+        "section on degraded inputs (photos; optional)",
+    )
+    parser.add_argument(
         "--repo-id",
         metavar="ID",
         help="name shown in the usage example and model-index (default: the folder name)",
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         repo_id=args.repo_id,
         fast_benchmark=args.fast_benchmark,
         published=args.published,
+        degraded=args.degraded,
     )
     print(f"wrote {path}")
     return 0

@@ -6,38 +6,86 @@ import argparse
 import os
 import sys
 import tempfile
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from .. import load
 from .. import precision as _precision
-from ..bundled import DEFAULT_MODELS, default_model
+from ..bundled import DEFAULT_MODELS, PHOTO_MODELS, default_model, find_bundled_model
+from ..collections_io import (
+    KEEP_FORMAT_SUFFIXES,  # noqa: F401  (re-exported: the default naming rule's formats)
+    LOSSY_FORMATS,
+    OUTPUT_FORMATS,
+    ProcessShare,
+    exif_for_output,
+    output_name,
+    process_share,
+    save_params,
+    walk_tree,
+)
 from ..errors import HubSRError, ScaleError, UnknownModelError
-from ..imageio import DEFAULT_MAX_PIXELS, list_images, read_header, read_image, save_image_atomic
+from ..imageio import (
+    DEFAULT_MAX_PIXELS,
+    name_some,
+    read_header,
+    read_image,
+    save_image_atomic,
+    scan_folder,
+)
+from ..memory import is_out_of_memory
 from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device, upscale
 from ..precision import DTYPE_CHOICES, precision_name
 
-# Lossless formats that can hold what the pipeline makes of their own images: written back
-# under the same name and format. Anything else (JPEG, WebP: lossy; GIF: palette) becomes PNG.
-KEEP_FORMAT_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
-
 _DEFAULTS = ", ".join(f"x{s}: {name}" for s, name in DEFAULT_MODELS.items())
+_PHOTO = ", ".join(f"x{s}: {name}" for s, name in PHOTO_MODELS.items())
 
 DESCRIPTION = f"""Upscale images with a hubsr model and write them into OUT_DIR.
 
+Photos (JPEG, noise, a soft lens): add --photo. The default models learned clean, bicubic-
+downscaled images (the benchmark's); on a JPEG or a noisy photo they sharpen its blocks and
+grain. --photo picks the photo model of --scale ({_PHOTO}), trained on the same 291 images
+with random blur, noise and JPEG.
+
 Each INPUT is an image file or a folder; a folder contributes the image files directly inside it
-(not subfolders, not hidden files), in sorted order.
+(not subfolders, not hidden files), in sorted order; its files in other formats (.heic, .txt,
+...) are counted and named in one line. With --recursive, a folder contributes the images of
+its whole tree (hidden folders left out), and OUT_DIR mirrors it: in/a/b/x.png ->
+OUT_DIR/a/b/x.png.
 
 Output names: PNG, BMP and TIFF inputs are written under the same file name in the same format,
 so results line up with their inputs (e.g. for a benchmark submission). Lossy or palette formats
 (JPEG, WebP, GIF, ...) are written losslessly as PNG under the same stem: photo.jpg -> photo.png.
+--format png|jpg|webp|tiff writes every result in that format instead (--quality N for jpg and
+webp). The colour profile (ICC) and the EXIF data are carried over where the format holds them
+(EXIF: not BMP; neither for 16-bit colour); the pixels are turned upright by the EXIF
+orientation once, so the result's EXIF has no orientation tag.
 Each file is written atomically (a temporary file, then a rename), so OUT_DIR never holds a
 partial image. OUT_DIR is checked (and created) before any work; if nothing is written, a folder
-the command created is removed again. An input that fails is reported and skipped (every header
-is read first, so an oversized or non-image file is refused at once); the exit code is then 1.
+the command created is removed again.
+
+Existing files are never replaced unless asked: if any result's name already exists in OUT_DIR,
+the command stops before any work (exit code 2) and names them. --overwrite replaces them;
+--skip-existing keeps them and upscales the rest, which is also how to resume a run that was
+stopped or killed (results are written atomically, so one that exists is complete, and a rerun
+writes none twice).
+
+Many processes: `accelerate launch --multi_gpu --num_processes N -m hubsr.cli upscale ...`
+splits the inputs between N processes, each on its own device (one GPU each; on a machine
+without GPUs, N CPU processes):
+file i of the sorted inputs goes to process i % N, so each file is written once and by the same
+process in a resumed run; the results are the same bytes as one process's. Several machines:
+Accelerate's own configuration (accelerate config; --num_machines, --machine_rank,
+--main_process_ip) with OUT_DIR on a shared file system.
+
+Failures are per file: an input that cannot be read, decoded or upscaled (out of memory: try
+--tile) is reported by name and the run goes on (every header is read first, so an oversized or
+non-image file is refused at once). The last line counts them: written N, skipped N, failed N.
+Exit code 0: all done; 1: some inputs failed; 2: nothing done (a usage error, existing
+results); 130: stopped by Ctrl-C (no partial file is left).
 
 Bit depth: 16-bit inputs give 16-bit results, grey or colour (PNG and TIFF; 16-bit colour TIFF
 with LZW or JPEG compression needs the imagecodecs package).
@@ -51,10 +99,16 @@ bundled."""
 
 EPILOG = """examples:
   hubsr upscale photo.png -o out/
-  hubsr upscale photo.png -o out/ --scale 4                   the best bundled x4 model
+  hubsr upscale photo.png -o out4/ --photo --scale 4          a camera or web photo, x4
+  hubsr upscale photo.png -o best4/ --scale 4                 the best bundled x4 model
   hubsr upscale data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3 -o results/ --model span-x3
   hubsr upscale scan.tif -o out/ --tile 256 --device auto     large image, bounded memory
-  hubsr upscale lr/ -o baseline/ --model bicubic --scale 4"""
+  hubsr upscale lr/ -o baseline/ --model bicubic --scale 4
+  hubsr upscale photos/ -o big/ --recursive --format jpg --quality 92
+  hubsr upscale photos/ -o big/ -r --format jpg --quality 92 --skip-existing   finish a stopped run
+
+many processes, GPUs or machines (Accelerate; each file once, same bytes as one process):
+  accelerate launch --multi_gpu --num_processes 2 -m hubsr.cli upscale albums/ -o big/ -r"""
 
 
 def register(subparsers) -> None:
@@ -69,10 +123,43 @@ def register(subparsers) -> None:
     parser.add_argument(
         "-o", "--output", required=True, type=Path, metavar="OUT_DIR", help="output folder"
     )
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--overwrite", action="store_true", help="replace results that already exist in OUT_DIR"
+    )
+    existing.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="keep results that already exist in OUT_DIR and upscale the rest (resumes a run)",
+    )
+    parser.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="take the images of each folder's whole tree and mirror it in OUT_DIR",
+    )
+    parser.add_argument(
+        "--format",
+        choices=tuple(OUTPUT_FORMATS),
+        help="write every result in this format (default: PNG, BMP and TIFF keep theirs, "
+        "others become PNG)",
+    )
+    parser.add_argument(
+        "--quality",
+        type=int,
+        metavar="Q",
+        help="JPEG/WebP quality, 1-100 (with --format jpg or webp; default: Pillow's, 75)",
+    )
     parser.add_argument(
         "--model",
         metavar="PATH_OR_NAME",
         help="model to use (default: the best bundled model of --scale)",
+    )
+    parser.add_argument(
+        "--photo",
+        action="store_true",
+        help="for photos (JPEG, noise, blur): the bundled photo model of --scale "
+        f"({_PHOTO}) instead of the benchmark default",
     )
     parser.add_argument(
         "--scale",
@@ -98,7 +185,11 @@ def register(subparsers) -> None:
         action="store_true",
         help="never download: a Hub repo id must be in the local cache (as HF_HUB_OFFLINE=1)",
     )
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
+    parser.add_argument(
+        "--device",
+        help="cpu (default), cuda, cuda:N, mps or auto; under accelerate launch: each "
+        "process's own device",
+    )
     parser.add_argument(
         "--dtype",
         default="auto",
@@ -116,48 +207,128 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+@dataclass
+class Tally:
+    """What became of the inputs: the run's last line."""
+
+    written: int = 0
+    skipped: int = 0  # results that existed already (--skip-existing)
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"written {self.written}, skipped {self.skipped}, failed {self.failed}"
+
+
 def run(args: argparse.Namespace) -> int:
     check_flags(args)
-    device = resolve_device(args.device)
-    files = collect_inputs(args.inputs)
-    targets = output_paths(files, args.output)
+    share = process_share()  # all inputs, or this process's share under accelerate launch
+    device = resolve_device(args.device or share.device or "cpu")
+    files, others = collect_inputs(args.inputs, recursive=args.recursive)
+    jobs = list(
+        zip([f for f, _ in files], output_paths(files, args.output, args.format), strict=True)
+    )
+    existing = [dst for _, dst in jobs if os.path.lexists(dst)]  # a broken link counts too
+    if existing and not (args.overwrite or args.skip_existing):
+        raise HubSRError(existing_results(existing, args.output))
     created = prepare_output_dir(args.output)  # before any work: a bad OUT_DIR fails first
-    written: list[Path] = []
+    # Every process has looked for existing results before any writes one of its own.
+    share.wait_for_everyone()
+    if share.count > 1 and device.type == "cpu":
+        same_cpu_precision(share)
+    jobs = share.take(jobs)  # the split is over all inputs, before skipping: see ProcessShare
+    if args.skip_existing:  # complete: each result was renamed into place whole
+        done = set(existing)
+        jobs = [(src, dst) for src, dst in jobs if dst not in done]
+    tally = Tally(skipped=len(share.take(files)) - len(jobs))
     try:
-        return _upscale_all(args, device, files, targets, written)
+        model = None
+        if jobs:  # none left: every result exists already (--skip-existing), no model needed
+            model, description = load_model(
+                args.model, args.scale, offline=args.offline, photo=args.photo
+            )
+            print(f"hubsr: model {description}", file=sys.stderr)
+        if others:  # after the refusals above, which are one line each
+            print(f"hubsr: note: {left_out(others)}", file=sys.stderr)
+        if model is not None:
+            _upscale_all(model, args, device, jobs, tally, share)
+    except KeyboardInterrupt:  # Ctrl-C: the file being written was never renamed into place
+        left = len(jobs) - tally.written - tally.failed
+        print(
+            f"\nhubsr: interrupted; {tally}, not done {left}: the same command with "
+            "--skip-existing does the rest",
+            file=sys.stderr,
+        )
+        return 130
     finally:
-        if not written:  # leave no empty folder of ours behind
+        if not tally.written and share.count == 1:  # leave no empty folder of ours behind
             remove_folders(created)
+    if share.count > 1:
+        return _gather_tallies(share, tally, created, args.output)
+    print(f"hubsr: {tally} (into {args.output})", file=sys.stderr)
+    return 1 if tally.failed else 0
 
 
-def _upscale_all(args, device, files: list[Path], targets: list[Path], written: list) -> int:
-    model, description = load_model(args.model, args.scale, offline=args.offline)
-    print(f"hubsr: model {description}", file=sys.stderr)
+def same_cpu_precision(share: ProcessShare) -> None:
+    """Every process takes the main process's verdict on CPU bf16. It is timed
+    (:mod:`hubsr.precision`), and processes timed under different loads could disagree, and
+    then write different bytes for the same input (--dtype auto only: other values decide)."""
+    pays = share.gather(_precision.cpu_bf16_pays())[0]
+    os.environ["HUBSR_CPU_BF16"] = "1" if pays else "0"  # the override, read by every check
+    _precision.cpu_bf16_units.cache_clear()
+
+
+def _gather_tallies(share: ProcessShare, tally: Tally, created: list[Path], out: Path) -> int:
+    """Each process's line, then the main process's line for the whole run; every process
+    returns the run's exit code."""
+    print(f"hubsr: {share}: {tally}", file=sys.stderr)
+    shares = share.gather((tally, created))
+    total = Tally(
+        *(sum(getattr(t, f) for t, _ in shares) for f in ("written", "skipped", "failed"))
+    )
+    if share.is_main:
+        if not total.written:  # every process has finished: no one is writing into them
+            folders = {folder for _, mine in shares for folder in mine}
+            remove_folders(sorted(folders, key=lambda f: len(f.parts), reverse=True))
+        print(f"hubsr: {total} by {share.count} processes (into {out})", file=sys.stderr)
+    return 1 if total.failed else 0
+
+
+def _upscale_all(
+    model, args, device, jobs: list[tuple[Path, Path]], tally: Tally, share: ProcessShare
+) -> None:
     max_pixels = args.max_pixels or None
-    failed, jobs = 0, []
-    for src, dst in zip(files, targets, strict=True):
-        try:  # from the header alone: an oversized or non-image file is refused at once
-            check_header(src, max_pixels)
-            jobs.append((src, dst))
-        except HubSRError as exc:
-            failed += 1
-            print(f"hubsr: error: {_describe(src, exc)}", file=sys.stderr)
-    if jobs:
-        precision = precision_name(resolve_amp_dtype(args.dtype, device, model))
-        print(f"hubsr: running on {device} in {precision}{_units_note(device)}", file=sys.stderr)
-        for src, dst in tqdm(jobs, desc="upscale", unit="image"):
-            try:
-                _upscale_file(model, src, dst, args, device, max_pixels)
-                written.append(dst)
-            except (HubSRError, OSError, MemoryError, torch.OutOfMemoryError) as exc:
-                failed += 1
-                tqdm.write(f"hubsr: error: {_describe(src, exc)}", file=sys.stderr)
-    if failed:
-        print(f"hubsr: {failed} of {len(files)} images failed", file=sys.stderr)
-        return 1
-    noun = "image" if len(files) == 1 else "images"
-    print(f"hubsr: wrote {len(files)} {noun} to {args.output}", file=sys.stderr)
-    return 0
+    # From the headers alone: an oversized or non-image file is refused at once.
+    checked = [job for job in jobs if _attempt(job[0], args, check_header, job[0], max_pixels)]
+    tally.failed += len(jobs) - len(checked)
+    if not checked:
+        return
+    precision = precision_name(resolve_amp_dtype(args.dtype, device, model))
+    where = f" ({share})" if share.count > 1 else ""
+    print(f"hubsr: running on {device} in {precision}{_units_note(device)}{where}", file=sys.stderr)
+    desc = f"upscale {share.index + 1}/{share.count}" if share.count > 1 else "upscale"
+    # tqdm shows files done, files per second and the time left.
+    for src, dst in tqdm(checked, desc=desc, unit="image", position=share.index):
+        if _attempt(src, args, _upscale_file, model, src, dst, args, device, max_pixels):
+            tally.written += 1
+        else:
+            tally.failed += 1
+
+
+def _attempt(src: Path, args, work, *work_args) -> bool:
+    """``work(*work_args)`` for the input ``src``; whether it succeeded. Each warning it gives
+    becomes a note, and its failure an error, each on one line that names ``src``: every
+    failure is this input's own (a corrupt file, a model out of memory), and the run goes on."""
+    failure = None
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            work(*work_args)
+        except Exception as exc:
+            failure = exc
+    for warning in caught:
+        tqdm.write(f"hubsr: note: {_describe(src, warning.message, args)}", file=sys.stderr)
+    if failure is not None:
+        tqdm.write(f"hubsr: error: {_describe(src, failure, args)}", file=sys.stderr)
+    return failure is None
 
 
 def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | None) -> None:
@@ -173,8 +344,11 @@ def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | N
         max_pixels=max_pixels,
         progress=args.tile is not None,
     )
+    dst.parent.mkdir(parents=True, exist_ok=True)  # a subfolder of a --recursive tree
+    params = save_params(dst, exif_for_output(pixels), args.quality)
     # A PIL result carries the profile itself (unless its mode conversion invalidated it).
-    save_image_atomic(out, dst, icc_profile=icc_profile if isinstance(out, np.ndarray) else None)
+    icc = icc_profile if isinstance(out, np.ndarray) else None
+    save_image_atomic(out, dst, icc_profile=icc, **params)
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -195,6 +369,10 @@ def check_flags(args: argparse.Namespace) -> None:
         raise HubSRError(f"--max-pixels must be 0 (no limit) or more, got {args.max_pixels}")
     if args.scale is not None and args.scale < 1:
         raise HubSRError(f"--scale must be a positive integer, got {args.scale}")
+    if args.quality is not None and args.format not in LOSSY_FORMATS:
+        raise HubSRError("--quality is for lossy results: add --format jpg or --format webp")
+    if args.quality is not None and not 1 <= args.quality <= 100:
+        raise HubSRError(f"--quality must be 1 to 100, got {args.quality}")
     check_tiling(args.tile, args.tile_overlap)
 
 
@@ -257,59 +435,110 @@ def _units_note(device) -> str:
     return f" ({_precision.cpu_precision_note()})"  # looked up here, so tests can force it
 
 
-def _describe(src: Path, exc: BaseException) -> str:
-    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
-        return f"{src}: out of memory; try --tile 512 (or smaller)"
-    message = str(exc)
+def _describe(src: Path, problem: BaseException, args) -> str:
+    """One line about ``src``'s error or warning (a Warning is an exception too) that names
+    the file."""
+    if is_out_of_memory(problem):  # outside upscale(), which words its own as a HubSRError
+        smaller = f"a --tile smaller than {args.tile}" if args.tile else "--tile 512 (or smaller)"
+        return f"{src}: out of memory; try {smaller}, or free some memory"
+    message = str(problem)
+    if not isinstance(problem, (HubSRError, Warning)):  # not ours: say what it is
+        message = f"{type(problem).__name__}: {message}"
+    message = message.strip().splitlines()[0] if message.strip() else type(problem).__name__
     return message if str(src) in message else f"{src}: {message}"
 
 
-def collect_inputs(inputs: list[str]) -> list[Path]:
+def collect_inputs(
+    inputs: list[str], recursive: bool = False
+) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """The files named, plus the image files directly inside each folder named (any format
-    Pillow reads), sorted."""
-    files: list[Path] = []
+    Pillow reads; with ``recursive``, anywhere in its tree), sorted; each with the subfolder of
+    OUT_DIR its result goes into (its folder relative to the folder named). And the folders'
+    other files, which are left out."""
+    files: list[tuple[Path, Path]] = []
+    others: list[Path] = []
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            files += list_images(path, any_format=True, unique_stems=False)
+            if recursive:
+                images, left = walk_tree(path)
+            else:
+                found = scan_folder(path, any_format=True)
+                images, left = found.images, found.others
+            files += [(image, image.parent.relative_to(path)) for image in images]
+            others += left
         elif path.exists():
-            files.append(path)
+            files.append((path, Path()))
         else:
             raise HubSRError(f"{path} does not exist")
-    return files
+    return files, others
 
 
-def output_name(src: Path) -> str:
-    """``src``'s name for PNG/BMP/TIFF; otherwise the same stem with ``.png``."""
-    return src.name if src.suffix.lower() in KEEP_FORMAT_SUFFIXES else src.stem + ".png"
+def left_out(others: list[Path]) -> str:
+    """The line that names the files of a folder left out (.heic photos, notes): none silently."""
+    noun = "file" if len(others) == 1 else "files"
+    return f"left out {len(others)} {noun} in a format hubsr cannot read: {name_some(others)}"
 
 
-def output_paths(files: list[Path], out_dir: Path) -> list[Path]:
-    """Where each file goes; an error if two inputs share an output or one would be overwritten."""
-    targets = [out_dir / output_name(f) for f in files]
+def output_paths(
+    files: list[tuple[Path, Path]], out_dir: Path, fmt: str | None = None
+) -> list[Path]:
+    """Where each ``(file, subfolder)`` goes; an error if two inputs share an output (all such
+    pairs are counted), or one would replace its own input or a folder (which no flag allows)."""
+    targets = [out_dir / sub / output_name(f, fmt) for f, sub in files]
     seen: dict[Path, Path] = {}
-    for src, dst in zip(files, targets, strict=True):
+    clashes = []
+    for (src, _), dst in zip(files, targets, strict=True):
         if dst in seen:
-            raise HubSRError(f"{seen[dst]} and {src} would both be written to {dst}")
+            clashes.append(f"{seen[dst]} and {src} would both be written to {dst}")
         if dst.resolve() == src.resolve():
             raise HubSRError(f"writing {dst} would overwrite its input; choose another OUT_DIR")
         if dst.is_dir():
             raise HubSRError(f"the result of {src} would replace the folder {dst}")
-        seen[dst] = src
+        seen.setdefault(dst, src)
+    if clashes:
+        more = f" (and {len(clashes) - 1} more such pairs)" if len(clashes) > 1 else ""
+        raise HubSRError(
+            f"{clashes[0]}{more}; rename one of each pair, or upscale them into different folders"
+        )
     return targets
 
 
-def load_model(name: str | None, scale: int | None, offline: bool = False):
-    """The model for ``--model``/``--scale`` and a one-line description of it; a Hub repo id
-    downloads unless ``offline`` (or ``HF_HUB_OFFLINE=1``)."""
+def existing_results(existing: list[Path], out_dir: Path) -> str:
+    """The one line that stops a run whose results already exist in part, and its way on."""
+    count = (
+        "1 result already exists"
+        if len(existing) == 1
+        else f"{len(existing)} results already exist"
+    )
+    return (
+        f"{count} in {out_dir} ({name_some(existing)}); nothing was written: --overwrite "
+        "replaces them, --skip-existing keeps them and upscales the rest (e.g. to finish a "
+        "stopped run)"
+    )
+
+
+def load_model(name: str | None, scale: int | None, offline: bool = False, photo: bool = False):
+    """The model for ``--model``/``--scale``/``--photo`` and a one-line description of it; a
+    Hub repo id downloads unless ``offline`` (or ``HF_HUB_OFFLINE=1``)."""
     note = ""
+    if photo:
+        wanted = 3 if scale is None else scale
+        if name is not None:
+            raise HubSRError("--photo picks the photo model of --scale; leave out --model")
+        if find_bundled_model(PHOTO_MODELS.get(wanted, "")) is None:
+            have = ", ".join(f"x{s}" for s, n in PHOTO_MODELS.items() if find_bundled_model(n))
+            raise HubSRError(
+                f"--photo: no bundled x{wanted} photo model (photo models: {have or 'none'})"
+            )
+        name, note = PHOTO_MODELS[wanted], f" (the bundled x{wanted} photo model)"
     if name is None:
         wanted = 3 if scale is None else scale
         name = default_model(wanted)
         if name is None:  # a broken install must not pass bicubic off as super-resolution
             raise HubSRError(
                 f"no bundled x{wanted} model found (hubsr models lists what this install has); "
-                f"name one with --model PATH|REPO_ID, or --model bicubic for the baseline"
+                + _no_bundled(wanted)
             )
         note = f" (the best bundled x{wanted} model)"
     try:
@@ -320,15 +549,27 @@ def load_model(name: str | None, scale: int | None, offline: bool = False):
         if exc.model_scale is None:
             raise HubSRError(f"--scale {scale}: {exc.reason}") from None
         offer = (
-            f"bundled x{scale} models: {', '.join(exc.others)}"
+            f"bundled x{scale} models: {', '.join(exc.others)} (or leave out --model to get "
+            f"the best x{scale} one)"
             if exc.others
-            else f"no bundled model upscales x{scale}; --model bicubic does"
+            else f"no bundled model upscales x{scale}; {_no_bundled(scale)}"
         )
         raise HubSRError(
-            f"--scale {scale} does not match {name}, which upscales x{exc.model_scale}; {offer} "
-            f"(or leave out --model to get the best x{scale} one)"
+            f"--scale {scale} does not match {name}, which upscales x{exc.model_scale}; {offer}"
         ) from None
     params = sum(p.numel() for p in model.parameters())
     if getattr(model, "weightless", False):
         return model, f"{name} x{model.scale}: {type(model).__name__}, no weights{note}"
     return model, f"{name}: {type(model).__name__} x{model.scale}, {params:,} parameters{note}"
+
+
+def _no_bundled(scale: int) -> str:
+    """What to use for a ``scale`` that no bundled model has: ``--model bicubic`` only if it
+    loads at that scale (tried, not assumed: a hint never offers what then fails), or a model
+    of the user's own."""
+    own = f"name a x{scale} model with --model PATH|REPO_ID"
+    try:
+        load("bicubic", scale=scale)
+    except ScaleError as exc:
+        return f"nor does bicubic ({exc.reason}); {own}"
+    return f"--model bicubic does (the baseline), or {own}"

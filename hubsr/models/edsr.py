@@ -100,5 +100,9 @@ register_variants(
         "edsr-x4": dict(scale=4, feature_channels=64, num_blocks=16),
         # the x3 baseline made deeper by training/deepen.py and trained on (round KG)
         "edsr24-x3": dict(scale=3, feature_channels=64, num_blocks=24),
+        # the baselines trained on for photos: random blur, noise and JPEG (round PA)
+        "photo-x2": dict(scale=2, feature_channels=64, num_blocks=16),
+        "photo-x3": dict(scale=3, feature_channels=64, num_blocks=16),
+        "photo-x4": dict(scale=4, feature_channels=64, num_blocks=16),
     },
 )

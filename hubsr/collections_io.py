@@ -1,0 +1,161 @@
+"""Collections of images for ``hubsr upscale``: folder trees, output formats, EXIF, and the split
+of the inputs between processes started by ``accelerate launch``.
+
+Nothing here decodes pixels: a collection is a list of paths, so memory stays flat over any
+number of files (the command decodes, upscales and writes one file at a time).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PIL import ExifTags, Image
+
+from .errors import HubSRError
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "ProcessShare",
+    "exif_for_output",
+    "output_name",
+    "process_share",
+    "save_params",
+    "walk_tree",
+]
+
+# Lossless formats that can hold what the pipeline makes of their own images: by default
+# written back under the same name and format. Anything else (JPEG, WebP: lossy; GIF:
+# palette) becomes PNG.
+KEEP_FORMAT_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+# --format NAME: the suffixes that name it (an input that already has one keeps its own, so
+# scan.tiff stays scan.tiff), the first being the one given to other inputs.
+OUTPUT_FORMATS = {
+    "png": (".png",),
+    "jpg": (".jpg", ".jpeg"),
+    "webp": (".webp",),
+    "tiff": (".tif", ".tiff"),
+}
+LOSSY_FORMATS = ("jpg", "webp")  # those that take --quality
+# Pillow formats whose writer takes EXIF (``exif=``); BMP has no place for it.
+_EXIF_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
+# A TIFF's "EXIF" (Pillow reads its first IFD) also holds the layout of its own pixels (size,
+# bits, compression, strips, tiles, colour map) and its ICC profile: those describe the input
+# file, not the photo, and a writer given them writes a broken file or fails.
+_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 284}
+_LAYOUT_TAGS |= {317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 34675}
+
+
+def output_name(src: Path, fmt: str | None = None) -> str:
+    """``src``'s result name: in format ``fmt`` (a key of :data:`OUTPUT_FORMATS`) if given;
+    otherwise ``src``'s own name for PNG/BMP/TIFF and the same stem with ``.png`` for others."""
+    suffix = src.suffix.lower()
+    if fmt is None:
+        return src.name if suffix in KEEP_FORMAT_SUFFIXES else src.stem + ".png"
+    suffixes = OUTPUT_FORMATS[fmt]
+    return src.name if suffix in suffixes else src.stem + suffixes[0]
+
+
+def walk_tree(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The image files anywhere under ``folder`` (any format Pillow reads), and its other
+    files; both sorted by path. Hidden files and folders (``.NAME``) are neither, as for a flat
+    folder (:func:`hubsr.imageio.scan_folder`); symbolic links to folders are not followed
+    (a link cycle would never end)."""
+    suffixes = set(Image.registered_extensions())
+    images: list[Path] = []
+    others: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            path = Path(root, name)
+            if name.startswith(".") or not path.is_file():
+                continue
+            (images if path.suffix.lower() in suffixes else others).append(path)
+    if not images:
+        raise HubSRError(f"{folder} holds no image files, in any of its folders")
+    # Sorted by path parts, so that a/b.png comes before a-c.png whatever the separator sorts as.
+    return sorted(images, key=lambda p: p.parts), sorted(others, key=lambda p: p.parts)
+
+
+def exif_for_output(img) -> bytes | None:
+    """The EXIF block for the result of ``img`` (the decoded input, as
+    :func:`hubsr.imageio.read_image` returns it), or None if it has none. Taken from the decoded
+    image, not the file: a PNG's EXIF may follow its pixels, and reading it from the file would
+    decode them a second time. The orientation tag is removed: the pixels are already upright,
+    and a viewer that read the tag again would turn them a second time. (A 16-bit colour array
+    carries none: its PNG and TIFF writers write no EXIF.)"""
+    if not isinstance(img, Image.Image):
+        return None
+    try:
+        exif = img.getexif()
+    except Exception:  # read_image has already read the orientation; a bad block is left out
+        return None
+    for tag in (ExifTags.Base.Orientation, *_LAYOUT_TAGS):
+        exif.pop(tag, None)
+    return exif.tobytes() if len(exif) else None
+
+
+def save_params(dst: Path, exif: bytes | None, quality: int | None) -> dict:
+    """The Pillow writer's options for ``dst``: the EXIF block where its format holds one, and
+    ``quality`` for JPEG and WebP."""
+    fmt = Image.registered_extensions().get(dst.suffix.lower())
+    params: dict = {}
+    if exif and fmt in _EXIF_FORMATS:
+        params["exif"] = exif
+    if quality is not None and fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    return params
+
+
+class ProcessShare:
+    """Which inputs this process upscales: file ``i`` of the full sorted list goes to process
+    ``i % count``. The split is made over every input, before results that exist are skipped,
+    so each file belongs to the same process in a resumed run and no file is done twice."""
+
+    def __init__(self, index: int = 0, count: int = 1, state=None):
+        self.index, self.count, self.state = index, count, state
+        self.device = state.device if state is not None else None  # None: --device decides
+
+    @property
+    def is_main(self) -> bool:
+        return self.index == 0
+
+    def take(self, items: list) -> list:
+        return items[self.index :: self.count]
+
+    def wait_for_everyone(self) -> None:
+        if self.state is not None:
+            self.state.wait_for_everyone()
+
+    def gather(self, value) -> list:
+        """``value`` from every process, in process order (every process must call this)."""
+        if self.state is None:
+            return [value]
+        from accelerate.utils import gather_object
+
+        return gather_object([value])
+
+    def __str__(self) -> str:
+        return f"process {self.index + 1}/{self.count}"
+
+
+def process_share() -> ProcessShare:
+    """This process's share: all inputs, unless started by ``accelerate launch --multi_gpu``
+    (or ``torchrun``) with several processes; then Accelerate's process index and count, and
+    its device (``PartialState().device``: one GPU per process, or the CPU on a machine
+    without GPUs).
+    Accelerate is imported only then, so a plain run needs no process group."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return ProcessShare()
+    try:
+        from accelerate import PartialState
+    except ImportError:
+        raise HubSRError(
+            "several processes (WORLD_SIZE > 1) need Accelerate: pip install accelerate"
+        ) from None
+    import torch
+
+    # Without a GPU, ask for CPU processes: Accelerate would otherwise see no accelerator and
+    # fall back to a single process (and `accelerate launch --cpu` starts only one).
+    state = PartialState(cpu=not torch.cuda.is_available())
+    return ProcessShare(state.process_index, state.num_processes, state)

@@ -1,0 +1,203 @@
+"""``hubsr upscale`` on collections: folder trees, output formats, metadata, resuming, and the
+split between processes started by ``accelerate launch`` (run for real with 2 CPU processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image, ImageCms
+
+from hubsr import precision
+from hubsr.cli import main
+from hubsr.cli.upscale import same_cpu_precision
+from hubsr.collections_io import ProcessShare, exif_for_output
+
+BICUBIC = ["--model", "bicubic", "--scale", "2"]
+
+
+def _image(path, size=(6, 5), seed=0, **save):
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, **save)
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "in"
+    _image(root / "top.bmp")
+    _image(root / "a" / "x.png", seed=1)
+    _image(root / "a" / "b" / "y.jpg", seed=2)
+    _image(root / "a" / "b" / "z.tif", seed=3)
+    _image(root / ".cache" / "hidden.png", seed=4)  # hidden folders are left out
+    (root / "a" / "notes.txt").write_text("not an image")
+    return root
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_recursive_mirrors_the_tree(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["upscale", str(tree), "-o", str(out), "--recursive", *BICUBIC]) == 0
+    assert _files(out) == ["a/b/y.png", "a/b/z.tif", "a/x.png", "top.bmp"]
+    assert Image.open(out / "a" / "b" / "y.png").size == (12, 10)
+    err = capsys.readouterr().err
+    assert "written 4, skipped 0, failed 0" in err and "notes.txt" in err
+
+
+def test_without_recursive_only_the_top_folder(tree, tmp_path):
+    out = tmp_path / "out"
+    assert main(["upscale", str(tree), "-o", str(out), *BICUBIC]) == 0
+    assert _files(out) == ["top.bmp"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pillow_format", "names"),
+    [
+        ("jpg", "JPEG", ["a/b/y.jpg", "a/b/z.jpg", "a/x.jpg", "top.jpg"]),
+        ("webp", "WEBP", ["a/b/y.webp", "a/b/z.webp", "a/x.webp", "top.webp"]),
+        ("tiff", "TIFF", ["a/b/y.tif", "a/b/z.tif", "a/x.tif", "top.tif"]),
+        ("png", "PNG", ["a/b/y.png", "a/b/z.png", "a/x.png", "top.png"]),
+    ],
+)
+def test_format_names_and_writes_every_result(tree, tmp_path, fmt, pillow_format, names):
+    out = tmp_path / "out"
+    assert main(["upscale", str(tree), "-o", str(out), "-r", "--format", fmt, *BICUBIC]) == 0
+    assert _files(out) == names
+    assert {Image.open(out / name).format for name in names} == {pillow_format}
+
+
+def test_quality_reaches_the_lossy_writer(tmp_path):
+    src = _image(tmp_path / "in" / "p.png", size=(40, 30))
+    sizes = []
+    for quality in (10, 95):
+        out = tmp_path / f"q{quality}"
+        args = ["upscale", str(src), "-o", str(out), "--format", "jpg", "--quality", str(quality)]
+        assert main([*args, *BICUBIC]) == 0
+        sizes.append((out / "p.jpg").stat().st_size)
+    assert sizes[0] < sizes[1] / 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--quality", "90"], "--quality is for lossy results"),
+        (["--format", "png", "--quality", "90"], "--quality is for lossy results"),
+        (["--format", "jpg", "--quality", "0"], "--quality must be 1 to 100"),
+    ],
+)
+def test_bad_quality_is_refused(tmp_path, capsys, flags, message):
+    src = _image(tmp_path / "p.png")
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), *flags, *BICUBIC]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A 6x4 JPEG stored on its side (EXIF orientation 6: turn 90 degrees clockwise), with a
+    camera make and an sRGB profile."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "hubsr-camera"
+    exif[ExifTags.Base.Orientation] = 6
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _image(tmp_path / "in" / "photo.jpg", size=(6, 4), exif=exif.tobytes(), icc_profile=icc)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [(None, "photo.png"), ("jpg", "photo.jpg"), ("tiff", "photo.tif"), ("webp", "photo.webp")],
+)
+def test_icc_and_exif_carried_and_orientation_applied_once(photo, tmp_path, fmt, name):
+    out = tmp_path / "out"
+    args = ["upscale", str(photo), "-o", str(out), *BICUBIC]
+    assert main(args + (["--format", fmt] if fmt else [])) == 0
+    with Image.open(out / name) as result:
+        assert result.size == (8, 12)  # upright: 4x6, then x2; not turned back by a viewer
+        exif = result.getexif()
+        assert exif.get(ExifTags.Base.Make) == "hubsr-camera"
+        assert exif.get(ExifTags.Base.Orientation, 1) == 1
+        assert result.info.get("icc_profile") == Image.open(photo).info["icc_profile"]
+
+
+def test_exif_for_output_is_none_without_exif(tmp_path):
+    assert exif_for_output(Image.open(_image(tmp_path / "plain.png"))) is None
+    assert exif_for_output(np.zeros((2, 2, 3), np.uint16)) is None
+
+
+def test_skip_existing_resumes_a_tree_byte_for_byte(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["upscale", str(tree), "-o", str(out), "-r", *BICUBIC]
+    assert main(args) == 0
+    whole = {name: (out / name).read_bytes() for name in _files(out)}
+    # As after a kill: two results never written (a killed run never renames a partial file).
+    (out / "a" / "b" / "y.png").unlink()
+    (out / "top.bmp").unlink()
+    capsys.readouterr()
+    assert main([*args, "--skip-existing"]) == 0
+    assert "written 2, skipped 2, failed 0" in capsys.readouterr().err
+    assert {name: (out / name).read_bytes() for name in _files(out)} == whole
+
+
+def test_the_split_between_processes_takes_each_file_once():
+    files = list(range(11))
+    shares = [ProcessShare(i, 3).take(files) for i in range(3)]
+    assert sorted(sum(shares, [])) == files
+    assert shares[1] == [1, 4, 7, 10]
+
+
+@pytest.mark.parametrize("main_pays", [True, False])
+def test_every_process_takes_the_main_process_precision(monkeypatch, main_pays):
+    monkeypatch.delenv("HUBSR_CPU_BF16", raising=False)
+    monkeypatch.setattr(ProcessShare, "gather", lambda self, value: [main_pays, not main_pays])
+    same_cpu_precision(ProcessShare(1, 2))
+    assert precision.cpu_bf16_pays() is main_pays
+    monkeypatch.delenv("HUBSR_CPU_BF16")
+    precision.cpu_bf16_units.cache_clear()
+
+
+@pytest.mark.slow
+def test_two_accelerate_processes_write_the_same_bytes_as_one(tmp_path):
+    """``accelerate launch --multi_gpu --num_processes 2`` on the CPU: each file written once,
+    by one process, byte-identical to a one-process run; the main process reports the run."""
+    for i in range(7):
+        _image(tmp_path / "in" / f"d{i % 2}" / f"im{i}.png", size=(9, 7), seed=i)
+    # The default precision (bf16 where it pays) is decided by timing, once per run: fixed
+    # here so that the two runs, timed under different loads, cannot decide differently.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HUBSR_CPU_BF16": "1"}
+    common = ["upscale", str(tmp_path / "in"), "-r", "--model", "abpn-x2"]
+    one = subprocess.run(
+        [sys.executable, "-m", "hubsr.cli", *common, "-o", str(tmp_path / "one")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert one.returncode == 0, one.stderr
+    # --multi_gpu starts the processes (torchrun); without a GPU each runs on the CPU.
+    # (`--cpu` would start one process: Accelerate's multi-CPU launcher is mpirun.)
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"]
+    launch += ["--num_processes", "2"]
+    launch += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    two = subprocess.run(
+        [*launch, "-m", "hubsr.cli", *common, "-o", str(tmp_path / "two")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert two.returncode == 0, two.stderr
+    assert "process 1/2: written 4, skipped 0, failed 0" in two.stderr
+    assert "process 2/2: written 3, skipped 0, failed 0" in two.stderr
+    assert "written 7, skipped 0, failed 0 by 2 processes" in two.stderr
+    names = _files(tmp_path / "one")
+    assert len(names) == 7 and _files(tmp_path / "two") == names
+    for name in names:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
