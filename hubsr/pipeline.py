@@ -10,9 +10,9 @@ output PIL image itself). Peak memory is the input, the output and a working set
 on the tile size only, not on the image size; without ``tile``, the tile is planned from the
 model's measured working set and a memory budget (:mod:`hubsr.memory`).
 
-Numbers: around the image the model sees :data:`BORDER` mirrored pixels, never the zeros of its
-own convolutions; colour with alpha goes through the model premultiplied; 16-bit images run in
-float32 by default; a NaN or infinite output is an error.
+Numbers: around the image the model sees :data:`BORDER` mirrored pixels (0 for now: the zeros
+of its own convolutions, see there); colour with alpha goes through the model premultiplied;
+16-bit images run in float32 by default; a NaN or infinite output is an error.
 """
 
 from __future__ import annotations

@@ -213,31 +213,46 @@ def _check(code: int) -> None:
 
 def comparison_sheet(model_names: list[str], path: Path) -> Path:
     """One row per crop: HR, then each model's SR, each cell labelled with name and PSNR."""
-    font = ImageFont.load_default(size=14)
-    cell, label_h, pad = CROP * ZOOM, 22, 6
-    columns = ["HR", *model_names]
-    sheet = Image.new(
-        "RGB",
-        (len(columns) * (cell + pad) + pad, len(CROPS) * (cell + label_h + pad) + pad),
-        "white",
-    )
-    draw = ImageDraw.Draw(sheet)
     models = [load_benchmark_model(n, SCALE)[1] for n in model_names]
-    for row, (image, left, top) in enumerate(CROPS):
+    rows = []
+    for image, left, top in CROPS:
         hr = modcrop(load_rgb(dataset_dir("Set14") / f"{image}.png"), SCALE)
         lr = make_lr(hr, SCALE)
-        outputs = [("HR", hr, None)]
+        cells = [(f"{image}: HR", hr)]
         for name, model in zip(model_names, models, strict=True):
             sr = model.upscale(lr, dtype="float32")  # the PSNR of the cards
-            outputs.append((name, sr, score(sr, hr, SCALE)["psnr"]))
+            cells.append((f"{name}: {score(sr, hr, SCALE)['psnr']:.2f} dB", sr))
+        rows.append((left, top, cells))
+    return save_if_changed(crop_sheet(rows, CROP, ZOOM), path)
+
+
+def crop_sheet(rows: list[tuple[int, int, list[tuple[str, np.ndarray]]]], crop: int, zoom: int):
+    """A grid of ``crop x crop`` crops enlarged ``zoom`` times with nearest neighbour: each row
+    is ``(left, top, [(label, image), ...])``, every image of a row cropped at the same place
+    and labelled under its cell."""
+    font = ImageFont.load_default(size=14)
+    cell, label_h, pad = crop * zoom, 22, 6
+    columns = max(len(cells) for *_, cells in rows)
+    sheet = Image.new(
+        "RGB", (columns * (cell + pad) + pad, len(rows) * (cell + label_h + pad) + pad), "white"
+    )
+    draw = ImageDraw.Draw(sheet)
+    for row, (left, top, cells) in enumerate(rows):
         y = pad + row * (cell + label_h + pad)
-        for col, (name, img, psnr) in enumerate(outputs):
+        for col, (text, img) in enumerate(cells):
             x = pad + col * (cell + pad)
-            crop = Image.fromarray(np.ascontiguousarray(img[top : top + CROP, left : left + CROP]))
-            sheet.paste(crop.resize((cell, cell), Image.Resampling.NEAREST), (x, y))
-            text = f"{image}: HR" if psnr is None else f"{name}: {psnr:.2f} dB"
+            part = Image.fromarray(np.ascontiguousarray(img[top : top + crop, left : left + crop]))
+            sheet.paste(part.resize((cell, cell), Image.Resampling.NEAREST), (x, y))
             draw.text((x + 2, y + cell + 3), text, fill="black", font=font)
-    return save_image_atomic(sheet, path)
+    return sheet
+
+
+def save_if_changed(image: Image.Image, path: Path) -> Path:
+    """Write ``image`` to ``path`` unless the file there has the same pixels already: a figure
+    that did not change leaves the file (and git's history) alone."""
+    if path.is_file() and np.array_equal(np.asarray(Image.open(path)), np.asarray(image)):
+        return path
+    return save_image_atomic(image, path)
 
 
 def update_readme(section: str) -> None:

@@ -28,18 +28,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from hubsr.atomic import write_bytes_atomic
 from hubsr.benchmark import benchmark, load_benchmark_model
 from hubsr.bundled import DEFAULT_MODELS, PHOTO_MODELS, find_bundled_model
 from hubsr.degradations import DEGRADATIONS, degrade
-from hubsr.imageio import save_image_atomic
 from hubsr.protocol import make_lr, modcrop, score
 from hubsr.testsets import dataset_dir, load_rgb
 
-from generate import results_json  # release/ is on sys.path when this script runs
+from generate import crop_sheet, results_json, save_if_changed  # release/ is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "model_cards" / "results"
@@ -115,33 +113,18 @@ def measure(models: list[str], scale: int, remeasure: bool = False, path: Path |
 
 def draw_sheet(models: list[str], scale: int, path: Path) -> Path:
     """One row a crop: HR, the degraded LR input (enlarged), then each model's SR of it."""
-    font = ImageFont.load_default(size=14)
-    cell, label_h, pad = CROP * ZOOM, 22, 6
-    columns = ["HR", "input", *models]
-    sheet = Image.new(
-        "RGB",
-        (len(columns) * (cell + pad) + pad, len(SHEET_ROWS) * (cell + label_h + pad) + pad),
-        "white",
-    )
-    draw = ImageDraw.Draw(sheet)
     loaded = [load_benchmark_model(n, scale)[1] for n in models]
-    for row, (image, left, top, d) in enumerate(tqdm(SHEET_ROWS, desc=f"sheet x{scale}")):
+    rows = []
+    for image, left, top, d in tqdm(SHEET_ROWS, desc=f"sheet x{scale}"):
         hr = modcrop(load_rgb(dataset_dir("Set14") / f"{image}.png"), scale)
         lr = degrade(make_lr(hr, scale), d, key=image)  # the benchmark's pixels
         input_view = np.kron(lr, np.ones((scale, scale, 1), np.uint8))  # nearest, HR-sized
-        outputs = [(f"{image}: HR", hr), (f"{d} input", input_view)]
+        cells = [(f"{image}: HR", hr), (f"{d} input", input_view)]
         for name, model in zip(models, loaded, strict=True):
             sr = model.upscale(lr, dtype="float32")
-            outputs.append((f"{name}: {score(sr, hr, scale)['psnr']:.2f} dB", sr))
-        y = pad + row * (cell + label_h + pad)
-        for col, (text, img) in enumerate(outputs):
-            x = pad + col * (cell + pad)
-            crop = Image.fromarray(np.ascontiguousarray(img[top : top + CROP, left : left + CROP]))
-            sheet.paste(crop.resize((cell, cell), Image.Resampling.NEAREST), (x, y))
-            draw.text((x + 2, y + cell + 3), text, fill="black", font=font)
-    if path.is_file() and np.array_equal(np.asarray(Image.open(path)), np.asarray(sheet)):
-        return path  # same pixels: leave the file (and git's history) alone
-    return save_image_atomic(sheet, path)
+            cells.append((f"{name}: {score(sr, hr, scale)['psnr']:.2f} dB", sr))
+        rows.append((left, top, cells))
+    return save_if_changed(crop_sheet(rows, CROP, ZOOM), path)
 
 
 def readme_section(scales: list[int]) -> str:

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import huggingface_hub.constants
 import pytest
+import torch
 from PIL import Image
+
+from hubsr import get_architecture
+from hubsr.bundled import DEFAULT_MODELS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,3 +52,17 @@ def offline(tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     yield attempts
     assert not attempts, f"hubsr tried to reach the network: {attempts}"
+
+
+@pytest.fixture
+def tiny_bundled_models(tmp_path, monkeypatch) -> Path:
+    """A models folder (``HUBSR_MODELS_DIR``) of tiny random ABPNs: the x2 default, a second x2
+    model that sorts before it, and the x3 default; no x4."""
+    torch.manual_seed(0)
+    root = tmp_path / "models"
+    abpn = get_architecture("abpn")
+    abpn(scale=2, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[2])
+    abpn(scale=2, channels=4, num_convs=0).save_pretrained(root / "aaa-other-x2")
+    abpn(scale=3, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[3])
+    monkeypatch.setenv("HUBSR_MODELS_DIR", str(root))
+    return root

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageFile
 
 import hubsr
-from hubsr import HubSRError, get_architecture
+from hubsr import HubSRError
 from hubsr.bundled import DEFAULT_MODELS
 from hubsr.cli import main
 from hubsr.cli import upscale as upscale_cli
@@ -222,16 +222,9 @@ def _suggestions(err: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def bundled(tmp_path, monkeypatch):
-    """Tiny bundled models, fast to try: the x2 default and another x2, the x3 default; no x4."""
-    torch.manual_seed(0)
-    root = tmp_path / "models"
-    abpn = get_architecture("abpn")
-    abpn(scale=2, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[2])
-    abpn(scale=2, channels=4, num_convs=0).save_pretrained(root / "other-x2")
-    abpn(scale=3, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[3])
-    monkeypatch.setenv("HUBSR_MODELS_DIR", str(root))
-    return root
+def bundled(tiny_bundled_models):
+    """Tiny bundled models, fast to try: two x2 models and the x3 default; no x4."""
+    return tiny_bundled_models
 
 
 @pytest.mark.parametrize(

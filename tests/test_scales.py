@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from hubsr import HubSR, HubSRError, get_architecture
@@ -15,16 +14,8 @@ from hubsr.pipeline import upscale
 
 
 @pytest.fixture
-def models(tmp_path, monkeypatch):
-    """A models folder with the x2 default, a second x2 model and the x3 default; no x4."""
-    torch.manual_seed(0)
-    root = tmp_path / "models"
-    abpn = get_architecture("abpn")
-    abpn(scale=2, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[2])
-    abpn(scale=2, channels=4, num_convs=0).save_pretrained(root / "aaa-other-x2")
-    abpn(scale=3, channels=4, num_convs=1).save_pretrained(root / DEFAULT_MODELS[3])
-    monkeypatch.setenv("HUBSR_MODELS_DIR", str(root))
-    return root
+def models(tiny_bundled_models):
+    return tiny_bundled_models
 
 
 @pytest.fixture

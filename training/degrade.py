@@ -7,19 +7,19 @@ noise is added, the result is rounded to 8 bits and saved as a JPEG of random qu
 step happens with its own probability, so some patches stay the protocol's clean LR.
 
 Everything is drawn from one ``torch.Generator`` (CPU), so a seed gives the same batches. JPEG
-goes through Pillow (libjpeg), the blur and down-scaling through torch on the batch's device.
+is the test sets' own (:func:`hubsr.degradations.jpeg`, Pillow), the blur and down-scaling go
+through torch on the batch's device.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+
+from hubsr.degradations import jpeg
 
 DOWN_MODES = ("bicubic", "bilinear", "area")
 
@@ -122,9 +122,7 @@ def _noise(lr: torch.Tensor, recipe: PhotoRecipe, draws: torch.Tensor, generator
 
 
 def _jpeg(patch: torch.Tensor, quality: int) -> torch.Tensor:
-    """A ``3 x H x W`` patch on 0..255 levels through a JPEG of ``quality`` (Pillow, 4:2:0)."""
-    array = patch.permute(1, 2, 0).to("cpu", torch.uint8).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=quality, subsampling="4:2:0")
-    decoded = np.asarray(Image.open(buffer).convert("RGB"))
+    """A ``3 x H x W`` patch on 0..255 levels through the test sets' JPEG
+    (:func:`hubsr.degradations.jpeg`) at ``quality``."""
+    decoded = jpeg(patch.permute(1, 2, 0).to("cpu", torch.uint8).numpy(), quality)
     return torch.from_numpy(decoded.copy()).permute(2, 0, 1).to(patch)
