@@ -7,19 +7,25 @@ number of files (the command decodes, upscales and writes one file at a time).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from pathlib import Path
 
 from PIL import ExifTags, Image
 
 from .errors import HubSRError
+from .imageio import scan_folder
+from .video import is_video, video_output_name
 
 __all__ = [
     "OUTPUT_FORMATS",
     "ProcessShare",
     "exif_for_output",
+    "folder_inputs",
     "output_name",
     "process_share",
+    "remove_stale_temporaries",
     "save_params",
     "walk_tree",
 ]
@@ -44,11 +50,16 @@ _EXIF_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
 # file, not the photo, and a writer given them writes a broken file or fails.
 _LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 284}
 _LAYOUT_TAGS |= {317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 34675}
+# A temporary file of hubsr.atomic: the result's name, 8 hex digits.
+_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")
 
 
 def output_name(src: Path, fmt: str | None = None) -> str:
     """``src``'s result name: in format ``fmt`` (a key of :data:`OUTPUT_FORMATS`) if given;
-    otherwise ``src``'s own name for PNG/BMP/TIFF and the same stem with ``.png`` for others."""
+    otherwise ``src``'s own name for PNG/BMP/TIFF and the same stem with ``.png`` for others.
+    A video keeps its name whatever ``fmt`` (:func:`hubsr.video.video_output_name`)."""
+    if is_video(src):
+        return video_output_name(src)
     suffix = src.suffix.lower()
     if fmt is None:
         return src.name if suffix in KEEP_FORMAT_SUFFIXES else src.stem + ".png"
@@ -56,11 +67,26 @@ def output_name(src: Path, fmt: str | None = None) -> str:
     return src.name if suffix in suffixes else src.stem + suffixes[0]
 
 
+def folder_inputs(folder: Path, recursive: bool = False) -> tuple[list[Path], list[Path]]:
+    """The inputs of the folder named, and its other files: the images (any format Pillow
+    reads) and videos (:data:`hubsr.video.VIDEO_SUFFIXES`) directly inside it, or with
+    ``recursive`` anywhere under it (:func:`walk_tree`)."""
+    if recursive:
+        return walk_tree(folder)
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    if not any(is_video(p) for p in files):
+        found = scan_folder(folder, any_format=True)  # its own words for a folder of no image
+        return found.images, found.others
+    images = set(Image.registered_extensions())
+    inputs = [p for p in files if is_video(p) or p.suffix.lower() in images]
+    return inputs, [p for p in files if p not in inputs]
+
+
 def walk_tree(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The image files anywhere under ``folder`` (any format Pillow reads), and its other
-    files; both sorted by path. Hidden files and folders (``.NAME``) are neither, as for a flat
-    folder (:func:`hubsr.imageio.scan_folder`); symbolic links to folders are not followed
-    (a link cycle would never end)."""
+    """The image files (any format Pillow reads) and videos anywhere under ``folder``, and its
+    other files; both sorted by path. Hidden files and folders (``.NAME``) are neither, as for
+    a flat folder (:func:`hubsr.imageio.scan_folder`); symbolic links to folders are not
+    followed (a link cycle would never end)."""
     suffixes = set(Image.registered_extensions())
     images: list[Path] = []
     others: list[Path] = []
@@ -70,11 +96,35 @@ def walk_tree(folder: Path) -> tuple[list[Path], list[Path]]:
             path = Path(root, name)
             if name.startswith(".") or not path.is_file():
                 continue
-            (images if path.suffix.lower() in suffixes else others).append(path)
+            taken = is_video(path) or path.suffix.lower() in suffixes
+            (images if taken else others).append(path)
     if not images:
         raise HubSRError(f"{folder} holds no image files, in any of its folders")
     # Sorted by path parts, so that a/b.png comes before a-c.png whatever the separator sorts as.
     return sorted(images, key=lambda p: p.parts), sorted(others, key=lambda p: p.parts)
+
+
+def remove_stale_temporaries(results: list[Path]) -> int:
+    """Remove the temporary files a killed run left beside ``results`` (``.NAME.<8 hex>.tmp``,
+    :mod:`hubsr.atomic`'s names), before they are written again; returns how many. Only
+    those of ``results``: each is this process's to write (see :class:`ProcessShare`), so no
+    other writer's file is touched. One listing per folder, not per result."""
+    wanted: dict[Path, set[str]] = {}
+    for result in results:
+        wanted.setdefault(result.parent, set()).add(result.name)
+    removed = 0
+    for folder, names in wanted.items():
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # not made yet: nothing was left there
+            continue
+        for entry in entries:
+            found = _TEMPORARY.fullmatch(entry.name)
+            if found and found.group(1) in names and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
 
 
 def exif_for_output(img) -> bytes | None:

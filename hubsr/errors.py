@@ -46,18 +46,70 @@ class ScaleError(HubSRError):
     ):
         self.name, self.scale, self.model_scale = name, scale, model_scale
         self.others, self.reason = others, reason
-        if model_scale is None:
-            message = f"{name} at x{scale}: {reason}"
-        else:
-            offer = (
-                f"bundled x{scale} models: {', '.join(others)}"
-                if others
-                else f"no bundled model upscales x{scale}"
+        super().__init__(self.describe())
+
+    def describe(self, flag: str = "") -> str:
+        """The message; with ``flag`` (``"--scale "``) in the command line's words, whose hints
+        name its flags."""
+        scale = self.scale
+        if self.model_scale is None:
+            return (
+                f"{flag}{scale}: {self.reason}"
+                if flag
+                else f"{self.name} at x{scale}: {self.reason}"
             )
-            if not others and _bicubic(scale):
+        if self.others:
+            offer = f"bundled x{scale} models: {', '.join(self.others)}"
+            if flag:
+                offer += f" (or leave out --model to get the best x{scale} one)"
+        else:
+            offer = f"no bundled model upscales x{scale}"
+            if flag:
+                offer += f"; {without_a_bundled_model(scale)}"
+            elif _bicubic(scale):
                 offer += "; bicubic does"
-            message = f"{name} upscales x{model_scale}, not x{scale}; {offer}"
-        super().__init__(message)
+        if flag:
+            return (
+                f"{flag}{scale} does not match {self.name}, which upscales x{self.model_scale}; "
+                f"{offer}"
+            )
+        return f"{self.name} upscales x{self.model_scale}, not x{scale}; {offer}"
+
+
+class TooManyPixelsError(HubSRError):
+    """An image with more pixels than a limit (``max_pixels``), found from its size alone."""
+
+    def __init__(self, name: str, width: int, height: int, limit: int):
+        self.name, self.width, self.height, self.limit = name, width, height, limit
+        super().__init__(self.describe())
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    def describe(self, flag: str = "") -> str:
+        """The message; with ``flag`` (``"--max-pixels"``) in the command line's words."""
+        size = f"{self.name} has {self.width}x{self.height} = {self.pixels:,} pixels, more than "
+        if flag:
+            return f"{size}{flag} {self.limit:,}; raise {flag} (0: no limit) if you trust it"
+        return (
+            f"{size}the limit of {self.limit:,}; pass a larger max_pixels (0: no limit) if you "
+            "trust this image"
+        )
+
+
+def without_a_bundled_model(scale: int) -> str:
+    """What to use on the command line for a ``scale`` that no bundled model has: ``--model
+    bicubic`` only if it has that scale (a hint never offers what then fails), or a model of
+    the user's own."""
+    from .registry import alias_variant  # here, not above: the registry imports this module
+
+    own = f"name a x{scale} model with --model PATH|REPO_ID"
+    try:
+        alias_variant("bicubic", scale)
+    except ScaleError as exc:
+        return f"nor does bicubic ({exc.reason}); {own}"
+    return f"--model bicubic does (the baseline), or {own}"
 
 
 def _bicubic(scale: int) -> bool:

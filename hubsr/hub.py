@@ -9,6 +9,7 @@ and ``HubSR.from_pretrained`` rebuilds the right subclass from that file alone. 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -42,9 +43,28 @@ from .registry import (
     get_architecture,
     list_variants,
 )
+from .state_dicts import refuse_non_finite, state_dict_problems
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+
+# Single checkpoint files: a path, or ``user/repo/FILE`` for a file inside a Hub repo.
+CHECKPOINT_SUFFIXES = (".pth", ".safetensors")
+# What reads them: :mod:`hubsr.community` registers its reader when it is imported (``import
+# hubsr`` does), because it builds on this module; this module never imports it.
+_checkpoint_reader: Callable | None = None
+
+
+def register_checkpoint_reader(reader: Callable) -> None:
+    """Make ``reader(name, **hub_kwargs)`` the loader of checkpoint files (see
+    :data:`CHECKPOINT_SUFFIXES`) in :meth:`HubSR.from_pretrained`."""
+    global _checkpoint_reader
+    _checkpoint_reader = reader
+
+
+def is_checkpoint_name(name: str) -> bool:
+    """Whether ``name`` names a single checkpoint file (local, or ``user/repo/FILE``)."""
+    return Path(name).suffix.lower() in CHECKPOINT_SUFFIXES
 
 
 class HubSR(
@@ -109,7 +129,9 @@ class HubSR(
     ):
         """Load a model from a folder, a bundled model name, a weightless variant name
         (``bicubic-x2``; ``bicubic`` is ``bicubic-x3``), a Hub repo id (``user/repo``), or a
-        spandrel-layout ``.safetensors`` file (:mod:`hubsr.export.spandrel`).
+        checkpoint file (``.pth``, ``.safetensors``; a path or ``user/repo/FILE`` on the Hub):
+        hubsr's own spandrel-layout exports and any single-image SR checkpoint spandrel
+        recognises (:func:`hubsr.community.read_checkpoint` says which wins).
         :func:`hubsr.load` adds a ``scale`` check, ONNX files and ``offline=``.
 
         A name that is none of these raises :class:`~hubsr.errors.UnknownModelError`, which
@@ -122,15 +144,21 @@ class HubSR(
         Loading is strict and the model is returned in eval mode. Every failure raises
         :class:`HubSRError` with a message naming the problem.
         """
-        file = Path(str(pretrained_model_name_or_path)).expanduser()
-        if file.suffix == ".safetensors" and file.is_file():  # spandrel layout (hubsr export)
-            from .export.spandrel import load_spandrel
-
-            model = load_spandrel(file)
-            _refuse_non_finite(model.state_dict(), file)
+        name = str(pretrained_model_name_or_path)
+        if is_checkpoint_name(name) and not Path(name).expanduser().is_dir():
+            if _checkpoint_reader is None:  # only if hubsr.hub was loaded outside the package
+                raise HubSRError(f"{name}: checkpoint files load after `import hubsr`")
+            model = _checkpoint_reader(
+                name,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                local_files_only=local_files_only,
+                token=token,
+            )
             if not isinstance(model, cls):
                 raise HubSRError(
-                    f"{file} holds a {type(model).__name__} model, not a {cls.__name__}"
+                    f"{name} holds a {type(model).__name__} model, not a {cls.__name__}"
                 )
             return model.to(map_location).eval()
         variant = _weightless_variant(str(pretrained_model_name_or_path))
@@ -175,13 +203,13 @@ class HubSR(
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise HubSRError(f"{weights_path} is not a readable safetensors file: {exc}") from None
         expected = self.state_dict()
-        problems = _state_dict_problems(expected, state)
+        problems = state_dict_problems(expected, state)
         if problems:
             raise HubSRError(
                 f"weights in {weights_path} do not fit {type(self).__name__}({self.config}): "
                 + "; ".join(problems)
             )
-        _refuse_non_finite(state, weights_path)
+        refuse_non_finite(state, weights_path)
         self.load_state_dict(state, strict=True)
 
     # -- inference ------------------------------------------------------------------------------
@@ -193,39 +221,6 @@ class HubSR(
 
     def extra_repr(self) -> str:
         return f"scale={getattr(self, 'scale', '?')}"
-
-
-def _state_dict_problems(expected: dict, given: dict) -> list[str]:
-    missing = expected.keys() - given.keys()
-    unexpected = given.keys() - expected.keys()
-    shapes = [
-        f"{k} {tuple(given[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in sorted(expected.keys() & given.keys())
-        if given[k].shape != expected[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_listing(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_listing(unexpected)}")
-    if shapes:
-        problems.append(f"mis-shaped keys (file vs model): {_listing(shapes)}")
-    return problems
-
-
-def _refuse_non_finite(state: dict, path) -> None:
-    bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
-    if bad:
-        raise HubSRError(
-            f"{path} holds NaN or infinite weights ({_listing(bad)}): the file is damaged or "
-            "its training diverged"
-        )
-
-
-def _listing(keys, show: int = 5) -> str:
-    keys = sorted(keys)
-    more = f" and {len(keys) - show} more" if len(keys) > show else ""
-    return ", ".join(keys[:show]) + more
 
 
 def _read_config(path: Path) -> dict:
@@ -303,16 +298,25 @@ def _unknown_name(name: str) -> HubSRError:
 
 
 def _download(repo_id: str, **hub_kwargs) -> tuple[Path, Path]:
+    config, weights = download_files(repo_id, [CONFIG_NAME, WEIGHTS_NAME], **hub_kwargs)
+    return config, weights
+
+
+def download_files(repo_id: str, filenames: list[str], **hub_kwargs) -> list[Path]:
+    """``filenames`` of the Hub repo ``repo_id``, downloaded as huggingface_hub does (the local
+    cache first; only the cache with ``local_files_only=True`` or ``HF_HUB_OFFLINE=1``); every
+    failure is a :class:`HubSRError` saying whether the network or the cache was the problem."""
     try:
-        config = hf_hub_download(repo_id, CONFIG_NAME, **hub_kwargs)
-        weights = hf_hub_download(repo_id, WEIGHTS_NAME, **hub_kwargs)
+        return [Path(hf_hub_download(repo_id, name, **hub_kwargs)) for name in filenames]
     except HFValidationError:
         raise HubSRError(f"{repo_id} is neither a model folder nor a valid Hub repo id") from None
     except LocalEntryNotFoundError:
         offline = hub_kwargs.get("local_files_only") or huggingface_hub.constants.HF_HUB_OFFLINE
+        # A model repo is fetched whole; a checkpoint file alone (user/repo/FILE) by its name.
+        files = "" if filenames == [CONFIG_NAME, WEIGHTS_NAME] else " " + " ".join(filenames)
         hint = (
             "; downloads are off (HF_HUB_OFFLINE=1 or --offline): fetch it once online "
-            f"(hf download {repo_id})"
+            f"(hf download {repo_id}{files})"
             if offline
             else "; the Hub could not be reached to download it"
         )
@@ -321,4 +325,3 @@ def _download(repo_id: str, **hub_kwargs) -> tuple[Path, Path]:
         ) from None
     except (RepositoryNotFoundError, EntryNotFoundError, HfHubHTTPError) as exc:
         raise HubSRError(f"could not fetch {repo_id} from the Hub: {exc}") from None
-    return Path(config), Path(weights)

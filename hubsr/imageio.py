@@ -7,12 +7,13 @@ image, so truncation is found now and not halfway through an upscale, and it app
 orientation, so the pixels are the way a viewer shows them.
 
 The pixel limit is hubsr's alone: ``max_pixels`` (0 or ``None``: no limit) is checked against
-the header, and Pillow's own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) never
-refuses an image that ``max_pixels`` allows, nor speaks for it. Nor does Pillow's 1 MiB limit
-on a PNG's text and ICC chunks: a valid PNG with a large colour profile is read (up to the
-16.7 MB a JPEG can carry). (For an image above Pillow's limits, those process-wide settings are
-lifted while the header is read and, if ``max_pixels`` allows the image, while it is decoded;
-under a lock, and put back afterwards.) Every bad file raises :class:`~hubsr.errors.HubSRError`,
+the header (:class:`~hubsr.errors.TooManyPixelsError`, which carries the size), and Pillow's
+own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) never refuses an image that
+``max_pixels`` allows, nor speaks for it. Nor does Pillow's 1 MiB limit on a PNG's text and ICC
+chunks: a valid PNG with a large colour profile is read (up to the 16.7 MB a JPEG can carry).
+(For an image above Pillow's limits, those process-wide settings are lifted while the header is
+read and, if ``max_pixels`` allows the image, while it is decoded; under a lock, and put back
+afterwards.) Every bad file raises :class:`~hubsr.errors.HubSRError`,
 whatever Pillow raised (SyntaxError, IndexError, TypeError, ...), so a batch can go on.
 
 16 bits per colour channel: a PIL image holds 8 bits per channel for RGB, RGBA and grey with
@@ -44,7 +45,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .atomic import write_atomic
-from .errors import HubSRError
+from .errors import HubSRError, TooManyPixelsError
 from .rounding import round_half_up
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "name_some",
     "read_header",
     "read_image",
+    "result_icc_profile",
     "save_image_atomic",
     "scan_folder",
 ]
@@ -112,14 +114,18 @@ class LoadedImage(NamedTuple):
     icc_profile: bytes | None
 
 
-def read_header(src) -> ImageHeader:
+def read_header(src, *, max_pixels: int | None = None) -> ImageHeader:
     """Open ``src`` (a path or the file's bytes) and read its header only; no pixel is decoded.
 
     Raises:
         HubSRError: the file is missing, empty, not an image or has a corrupt header (a
             truncated animated GIF or multi-page TIFF too: counting frames reads every one).
+        TooManyPixelsError: the image has more than ``max_pixels`` pixels (None or 0: no
+            limit), the check :func:`read_image` makes.
     """
+    max_pixels = _check_limit(max_pixels)
     with _opened(src) as (img, name, _):
+        _check_pixel_count(img, name, max_pixels)
         frames = getattr(img, "n_frames", 1)
         return ImageHeader(img.width, img.height, img.format, img.mode, _deep_colour(img), frames)
 
@@ -164,6 +170,14 @@ def read_image(src, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedIma
             (LZW, JPEG, ...) tifffile decodes only with the ``imagecodecs`` package.
     """
     return _read(src, _check_limit(max_pixels), keep_deep=True)
+
+
+def result_icc_profile(image: LoadedImage, result) -> bytes | None:
+    """The colour profile to save ``result``, the upscaled ``image``, with (the argument of
+    :func:`save_image_atomic`): the input's for an array, which carries none; None for a PIL
+    image, which carries its own (:func:`hubsr.pipeline.upscale` leaves it out where a mode
+    conversion changed the colour space)."""
+    return image.icc_profile if isinstance(result, np.ndarray) else None
 
 
 def list_images(
@@ -316,16 +330,17 @@ def _check_size(img: Image.Image, name: str, max_pixels: int | None) -> None:
     width, height = img.size
     if width == 0 or height == 0:
         raise HubSRError(f"{name} has zero width or height ({width}x{height})")
-    if max_pixels is not None and width * height > max_pixels:
-        raise HubSRError(
-            f"{name} has {width}x{height} = {width * height:,} pixels, more than the limit of "
-            f"{max_pixels:,}; pass a larger max_pixels (0: no limit) if you trust this image"
-        )
+    _check_pixel_count(img, name, max_pixels)
     if getattr(img, "is_animated", False) and img.format != "MPO":
         raise HubSRError(
             f"{name} is animated ({img.n_frames} frames); hubsr upscales still images only, "
             "extract the frames first"
         )
+
+
+def _check_pixel_count(img: Image.Image, name: str, max_pixels: int | None) -> None:
+    if max_pixels is not None and img.width * img.height > max_pixels:
+        raise TooManyPixelsError(name, img.width, img.height, max_pixels)
 
 
 def _decode(img: Image.Image, name: str, file, keep_deep: bool) -> LoadedImage:
@@ -454,7 +469,9 @@ def _apply_orientation(img: Image.Image, name: str) -> Image.Image:
 
 
 # -- saving ---------------------------------------------------------------------------------------
-def save_image_atomic(img, path, *, icc_profile: bytes | None = None, **params) -> Path:
+def save_image_atomic(
+    img, path, *, icc_profile: bytes | None = None, overwrite: bool = True, **params
+) -> Path:
     """Save ``img`` to ``path`` all at once: a hidden temporary file in the same folder, then
     ``os.replace``. On any error the temporary file is removed and ``path`` is left as it was.
 
@@ -467,6 +484,8 @@ def save_image_atomic(img, path, *, icc_profile: bytes | None = None, **params) 
 
     The format follows the extension (``.png``, ``.bmp``, ``.tif``, ...); ``params`` go to
     ``PIL.Image.save`` (e.g. ``compress_level=1``). Returns ``path`` as a ``Path``.
+    ``overwrite=False``: a file that appears at ``path`` meanwhile is left as it is
+    (:class:`hubsr.atomic.TargetExistsError`).
 
     Raises:
         HubSRError: unknown extension, a mode the format cannot store (RGBA as JPEG, 16-bit
@@ -482,7 +501,7 @@ def save_image_atomic(img, path, *, icc_profile: bytes | None = None, **params) 
         except (OSError, ValueError, KeyError) as exc:  # e.g. a mode the format cannot store
             raise HubSRError(f"cannot save {path}: {exc}") from None
 
-    return write_atomic(path, write_or_explain, make_parents=False)
+    return write_atomic(path, write_or_explain, make_parents=False, overwrite=overwrite)
 
 
 def _writer(img, fmt: str, path: Path, icc: bytes | None, params: dict):

@@ -8,6 +8,7 @@ the Space all load through it, so a name means the same everywhere::
     base = hubsr.load("bicubic", scale=4)     # the weightless baseline, = hubsr.load("bicubic-x4")
     mine = hubsr.load("runs/abpn-x3")         # a model folder (config.json + model.safetensors)
     hub = hubsr.load("user/repo", offline=True)  # the Hub cache only; an error if not there
+    esrgan = hubsr.load("4x-UltraSharp.pth")   # a community checkpoint spandrel recognises
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from . import community  # noqa: F401  (reads checkpoint files for HubSR.from_pretrained)
 from .bundled import models_of_scale
 from .errors import ScaleError
 from .hub import HubSR
@@ -40,7 +42,10 @@ def load(
     - ``bicubic``: the weightless baseline at ``scale`` (3 if not given), i.e. ``bicubic-xN``;
     - an ``.onnx`` file: run by onnxruntime as :class:`hubsr.export.OnnxModel` (CPU; needs
       ``pip install 'hubsr[export]'``);
-    - an existing path: a model folder or a spandrel-layout ``.safetensors`` file;
+    - a checkpoint file, ``.pth`` or ``.safetensors`` (a path, or ``user/repo/FILE`` in a Hub
+      repo): hubsr's own spandrel-layout exports and any single-image SR checkpoint spandrel
+      recognises (:mod:`hubsr.community`; needs ``pip install 'hubsr[spandrel]'``);
+    - an existing path: a model folder;
     - a bundled model name (``hubsr models``): its folder; never touches the network;
     - a weightless variant name (``bicubic-x2``): built, nothing is read;
     - a Hub repo id ``user/repo``: downloaded as huggingface_hub does (the local cache first),

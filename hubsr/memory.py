@@ -28,18 +28,15 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from . import address_space
 from .errors import HubSRError
-
-try:
-    import resource  # POSIX only
-except ImportError:  # pragma: no cover - Windows has no address-space limit to read
-    resource = None
 
 __all__ = [
     "DEFAULT_BUDGET",
     "MARGIN",
     "bytes_per_pixel",
     "is_out_of_memory",
+    "more_memory",
     "parse_bytes",
     "plan_tiles",
     "resolve_budget",
@@ -170,9 +167,9 @@ def _available_cpu_bytes() -> int:
             limits.append(int(limit) - int((cgroup / "memory.current").read_text()))
     except (OSError, ValueError):
         pass
-    address_space = resource.getrlimit(resource.RLIMIT_AS)[0] if resource else -1
-    if address_space not in (-1, getattr(resource, "RLIM_INFINITY", -1)):
-        limits.append(address_space - psutil.Process().memory_info().vms)
+    cap = address_space.limit()
+    if cap is not None:
+        limits.append(cap - psutil.Process().memory_info().vms)
     return max(0, min(limits))
 
 
@@ -181,3 +178,10 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _OOM_MESSAGES)
+
+
+def more_memory() -> str:
+    """How to get more memory, for a message: free some, and raise the address-space limit if
+    one is set (under ``ulimit -v`` freeing memory elsewhere does not help)."""
+    limit = address_space.describe_limit()
+    return f"raise {limit}" if limit else "free some memory"

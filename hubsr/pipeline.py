@@ -28,14 +28,21 @@ from tqdm import tqdm
 
 from .bundled import models_of_scale
 from .dihedral import VIEWS, dihedral, undo_dihedral
-from .errors import HubSRError
-from .imageio import DEFAULT_MAX_PIXELS, read_image
-from .memory import is_out_of_memory, plan_tiles, resolve_budget
+from .errors import HubSRError, TooManyPixelsError
+from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, read_image
+from .memory import is_out_of_memory, more_memory, plan_tiles, resolve_budget
 from .precision import default_amp_dtype
 from .resize import imresize
 from .rounding import round_half_up
 
-__all__ = ["BORDER", "check_tiling", "resolve_amp_dtype", "resolve_device", "upscale"]
+__all__ = [
+    "BORDER",
+    "check_tiling",
+    "output_mode",
+    "resolve_amp_dtype",
+    "resolve_device",
+    "upscale",
+]
 
 # Pixels mirrored outward around the image (numpy's "symmetric": MATLAB imresize's padding)
 # before the model runs, so that its convolutions never see zeros at the image's edge. With the
@@ -104,7 +111,9 @@ def upscale(
             ``size_multiple`` and ``bf16_safe``). It is put in eval mode for the call (its mode
             is restored afterwards) and moved to ``device`` if it is elsewhere.
         img: a PIL image, a path (``str``/``Path``), or a numpy ``uint8``/``uint16`` array
-            ``HxW`` or ``HxWxC`` with ``C`` in 1 (grey), 2 (grey + alpha), 3 (RGB), 4 (RGBA).
+            ``HxW`` or ``HxWxC`` with ``C`` in 1 (grey), 2 (grey + alpha), 3 (RGB), 4 (RGBA);
+            or what :func:`hubsr.imageio.read_image` returned, taken as it is (decoded,
+            upright and size-checked there: ``max_pixels`` does not apply again).
         tile: if set, the image is processed in ``tile x tile`` LR tiles, each run with
             ``tile_overlap`` extra LR pixels of context on every side that are cropped away
             after the model (each output pixel comes from exactly one tile: no blending and no
@@ -125,7 +134,7 @@ def upscale(
             to that precision on any device. :func:`resolve_amp_dtype` says what ``None`` gives.
         max_pixels: refuse inputs with more pixels than this (``None`` or 0: no limit); a
             file is refused from its header, before decoding.
-        progress: show a tqdm progress bar over tiles (on stderr).
+        progress: show a tqdm progress bar over tiles (on stderr) when there are several.
         scale: if given, the scale the caller expects; a model with another scale is an error.
         memory_budget: bytes one pass may use (or ``"800M"``, ``"4G"``; 0: no limit, never tile
             unasked); ``None``: ``HUBSR_MEMORY_BUDGET`` if set, else half the free memory, at
@@ -172,18 +181,22 @@ def upscale(
     if not isinstance(tta, bool):
         raise HubSRError(f"tta must be True or False, got {tta!r}")
     dev = resolve_device(device) if device is not None else _model_device(model)
-    budget = resolve_budget(dev, memory_budget)  # before the output takes its share
+    resolve_budget(dev, memory_budget)  # a budget that is no size is refused before decoding
     try:
         src, sink = _ingest(img, max_pixels, model.scale)
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise
         raise HubSRError(
-            "out of memory reading the image and making room for its output; free some memory"
+            f"out of memory reading the image and making room for its {model.scale**2}x larger "
+            f"output (tiles cannot shrink that); {more_memory()}"
         ) from None
     amp_dtype = resolve_amp_dtype(dtype, dev, model, bit_depth=8 * src.dtype.itemsize)
     runner = _Runner(model, dev, amp_dtype, tta, src.shape[2])
     if tile is None:
+        # Read once the output has taken its share: under an address-space limit, a budget read
+        # before planned 134x131 tiles for a 12 MP photo that then did not fit (ulimit -v 4.1 GiB).
+        budget = resolve_budget(dev, memory_budget)
         # An RGB image on a grey model runs as a batch of three.
         batch = runner.colour_channels // min(runner.colour_channels, runner.model_channels)
         context = max(tile_overlap, BORDER)
@@ -207,7 +220,8 @@ def _run(runner: _Runner, src: np.ndarray, sink, tiles, tile_overlap: int, progr
     try:
         boxes = list(_boxes(src.shape[0], src.shape[1], tiles))
         with torch.inference_mode():
-            for box in tqdm(boxes, disable=not progress, desc="tiles", unit="tile", leave=False):
+            quiet = not progress or len(boxes) == 1  # one pass needs no bar
+            for box in tqdm(boxes, disable=quiet, desc="tiles", unit="tile", leave=False):
                 sink.write(
                     box[0] * scale, box[2] * scale, _upscale_box(runner, src, box, tile_overlap)
                 )
@@ -222,7 +236,7 @@ def _out_of_memory(size, tiles, tile_overlap: int) -> HubSRError:
     smaller = 512 if whole else max(min(tiles) // 2, tile_overlap + 1)
     return HubSRError(
         f"out of memory upscaling a {size[1]}x{size[0]} image {how}: retry with --tile "
-        f"{smaller} (tile={smaller} in Python) or free some memory"
+        f"{smaller} (tile={smaller} in Python) or a smaller --memory-budget, or {more_memory()}"
     )
 
 
@@ -243,19 +257,27 @@ def _check_model(model, scale) -> None:
         )
 
 
-def check_tiling(tile, tile_overlap) -> None:
+def check_tiling(tile, tile_overlap, *, flags: bool = False) -> None:
     """Raise :class:`HubSRError` unless ``tile`` (``None`` or > 0) and ``tile_overlap`` (>= 0,
-    smaller than ``tile``) are valid."""
+    smaller than ``tile``) are valid. ``flags``: the message names the command line's
+    ``--tile`` and ``--tile-overlap`` (whose values are integers) rather than the arguments."""
+    tile_name, overlap_name = ("--tile", "--tile-overlap") if flags else ("tile", "tile_overlap")
     if not _is_int(tile_overlap) or tile_overlap < 0:
-        raise HubSRError(f"tile_overlap must be an integer >= 0, got {tile_overlap!r}")
+        wanted = "0 or more" if flags else "an integer >= 0"
+        raise HubSRError(f"{overlap_name} must be {wanted}, got {tile_overlap!r}")
     if tile is None:
         return
     if not _is_int(tile) or tile < 1:
+        if flags:
+            raise HubSRError(
+                f"--tile must be a positive number of pixels, got {tile}; leave --tile out to "
+                "process each image whole"
+            )
         raise HubSRError(f"tile must be a positive integer or None, got {tile!r}")
     if tile <= tile_overlap:
         raise HubSRError(
-            f"tile ({tile}) must be larger than tile_overlap ({tile_overlap}): otherwise the "
-            "context around each tile costs more than the tile itself"
+            f"{tile_name} ({tile}) must be larger than {overlap_name} ({tile_overlap}): "
+            "otherwise the context around each tile costs more than the tile itself"
         )
 
 
@@ -307,8 +329,11 @@ def _ingest(img, max_pixels, scale):
     """The input as an ``HxWxC`` uint8/uint16 array, and the sink its output is written to."""
     if isinstance(img, np.ndarray):
         return _array_input(img, max_pixels, scale)
-    if isinstance(img, (str, os.PathLike, Image.Image)):
-        pixels = read_image(img, max_pixels=max_pixels).pixels
+    if isinstance(img, (str, os.PathLike, Image.Image, LoadedImage)):
+        if isinstance(img, LoadedImage):  # read_image's result: read and checked there
+            pixels, max_pixels = img.pixels, None
+        else:
+            pixels = read_image(img, max_pixels=max_pixels).pixels
         if isinstance(pixels, np.ndarray):  # 16-bit colour, which PIL cannot hold
             return _array_input(pixels, max_pixels, scale)
         return _pil_input(pixels, scale)
@@ -334,29 +359,36 @@ def _check_pixels(height: int, width: int, max_pixels) -> None:
     if height == 0 or width == 0:
         raise HubSRError(f"the image is empty ({width}x{height})")
     if max_pixels and height * width > max_pixels:  # None or 0: no limit
-        raise HubSRError(
-            f"the image has {width}x{height} = {width * height:,} pixels, more than the limit "
-            f"of {max_pixels:,}; raise max_pixels if you mean it"
-        )
+        raise TooManyPixelsError("the image", width, height, max_pixels)
+
+
+def output_mode(img: Image.Image) -> str:
+    """The mode of :func:`upscale`'s result for the PIL image ``img`` (the mode policy there:
+    ``P`` gives ``RGB``, 16-bit grey ``I;16``, ...); an error for a mode it refuses."""
+    if "transparency" in img.info and img.mode in _PIL_TRANSPARENT:
+        mode = _PIL_TRANSPARENT[img.mode]
+    else:
+        mode = _PIL_CONVERSIONS.get(img.mode, img.mode)
+    if mode in _PIL_8BIT or mode == "I":
+        return mode
+    if mode in _PIL_16BIT:
+        return "I;16"
+    raise HubSRError(
+        f"unsupported image mode {img.mode!r}; hubsr reads 1, L, LA, P, PA, RGB, RGBA, "
+        "RGBX, CMYK, YCbCr, I;16 and I (convert float 'F' images to 'I;16' or 'L' first)"
+    )
 
 
 def _pil_input(img: Image.Image, scale):
-    original = img.mode
+    original, mode = img.mode, output_mode(img)  # a mode it refuses fails here
     if "transparency" in img.info and img.mode in _PIL_TRANSPARENT:
         img = img.convert(_PIL_TRANSPARENT[img.mode])
     elif img.mode in _PIL_CONVERSIONS:
         img = img.convert(_PIL_CONVERSIONS[img.mode])
     if img.mode in _PIL_8BIT:
-        src, mode = np.asarray(img), img.mode
-    elif img.mode in _PIL_16BIT:
-        # I;16B and friends arrive as big-endian uint16; I as int32. Both become native uint16.
+        src = np.asarray(img)
+    else:  # 16-bit grey: I;16B and friends arrive as big-endian uint16, I as int32
         src = np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
-        mode = "I" if img.mode == "I" else "I;16"
-    else:
-        raise HubSRError(
-            f"unsupported image mode {original!r}; hubsr reads 1, L, LA, P, PA, RGB, RGBA, "
-            "RGBX, CMYK, YCbCr, I;16 and I (convert float 'F' images to 'I;16' or 'L' first)"
-        )
     if src.ndim == 2:
         src = src[:, :, None]
     width, height = img.size

@@ -44,7 +44,7 @@ RECORD_FILES = (
 )
 # Every file a model folder may hold; anything else (source copies, checkpoints, snapshots)
 # belongs to the run folder.
-# A picture of what the model does, linked from its card (release/photo.py draws it).
+# A picture of what the model does, linked from its card (training/release/photo.py draws it).
 PICTURE_FILES = ("on_photos.png",)
 ARTIFACTS = MODEL_FILES + RECORD_FILES + PICTURE_FILES
 

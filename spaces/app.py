@@ -29,7 +29,9 @@ from PIL import Image, ImageDraw, ImageFont
 import hubsr
 from hubsr import HubSR, HubSRError
 from hubsr.bundled import DEFAULT_MODEL, PHOTO_MODELS, bundled_models, default_model
-from hubsr.imageio import read_header, read_image, save_image_atomic
+from hubsr.errors import ScaleError, TooManyPixelsError
+from hubsr.imageio import read_image, result_icc_profile, save_image_atomic
+from hubsr.pipeline import output_mode
 
 # -- settings -------------------------------------------------------------------------------------
 MAX_PIXELS = int(os.environ.get("HUBSR_SPACE_MAX_PIXELS", "1000000"))  # input W x H; 0: none
@@ -97,7 +99,8 @@ def get_model(name: str, scale: int) -> HubSR:
         known = ", ".join([*MODELS, BICUBIC])
         raise _refuse(f"Unknown model {name!r}; this Space has: {known}.")
     if MODELS[name].scale != scale:
-        raise _refuse(f"{name} upscales x{MODELS[name].scale}, not x{scale}; pick x{scale}.")
+        others = [n for n, model in MODELS.items() if model.scale == scale]
+        raise _refuse(f"{ScaleError(name, scale, MODELS[name].scale, others)}.")
     return MODELS[name]
 
 
@@ -172,20 +175,22 @@ def run(
         raise _refuse(f"Tile size {tile} is not offered; choose one of {TILES}.")
     if not isinstance(tta, bool):
         raise _refuse(f"Self-ensemble must be true or false, got {tta!r}.")
-    _check_size(path, name)
     progress(0, desc="Reading the image")
     try:  # 16-bit colour comes as a uint16 array: PIL images hold 8 bits per colour channel
-        img, icc_profile = read_image(path, max_pixels=MAX_PIXELS)
+        loaded = read_image(path, max_pixels=MAX_PIXELS)  # the size from the header, first
+    except TooManyPixelsError as exc:
+        raise _too_large(exc, name) from None
     except HubSRError as exc:
         raise _refuse(_tidy(exc, path, name), title="Cannot read this image") from None
+    img = loaded.pixels
     model = get_model(model_name, scale)
     tile = tile or None
-    try:
+    try:  # the image as read: upscale() neither reads nor checks it again
         start = time.perf_counter()
-        result = model.upscale(img, tile=tile, tta=tta, progress=True)
+        result = model.upscale(loaded, tile=tile, tta=tta, progress=True)
         seconds = time.perf_counter() - start
         start = time.perf_counter()
-        baseline = result if model_name == BICUBIC else BASELINES[model.scale].upscale(img)
+        baseline = result if model_name == BICUBIC else BASELINES[model.scale].upscale(loaded)
         bicubic_seconds = time.perf_counter() - start
     except HubSRError as exc:
         raise _refuse(_tidy(exc, path, name), title="Cannot upscale this image") from None
@@ -194,14 +199,17 @@ def run(
     _delete_old_outputs()
     out_dir = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
     stem = Path(name).stem[:60] or "image"
-    icc = icc_profile if isinstance(img, np.ndarray) else None  # PIL results carry their own
     result_path = save_image_atomic(
-        result, out_dir / f"{stem}_{model_name}_x{model.scale}.png", icc_profile=icc
+        result,
+        out_dir / f"{stem}_{model_name}_x{model.scale}.png",
+        icc_profile=result_icc_profile(loaded, result),
     )
     baseline_path = result_path
     if baseline is not result:
         baseline_path = save_image_atomic(
-            baseline, out_dir / f"{stem}_bicubic_x{model.scale}.png", icc_profile=icc
+            baseline,
+            out_dir / f"{stem}_bicubic_x{model.scale}.png",
+            icc_profile=result_icc_profile(loaded, baseline),
         )
 
     (width, height), (out_width, out_height) = _size(img), _size(result)
@@ -229,20 +237,14 @@ def _uploaded_file(image: dict | None) -> Path:
     return path
 
 
-def _check_size(path: Path, name: str) -> None:
-    """Refuse images over MAX_PIXELS with a message for people; reads the header only."""
-    try:
-        header = read_header(path)  # any size: Pillow's own limit does not speak here
-    except HubSRError:  # not an image, or a corrupt header: read_image says which, precisely
-        return
-    width, height = header.width, header.height
-    if MAX_PIXELS and width * height > MAX_PIXELS:
-        raise _refuse(
-            f"{name} is {width}×{height} = {width * height / 1e6:.2f} megapixels; this Space "
-            f"upscales images of up to {MAX_PIXELS:,} pixels ({_limit_text()}). Crop or shrink "
-            "it first, or run hubsr on your own machine, which has no such limit.",
-            title="Image too large",
-        )
+def _too_large(exc: TooManyPixelsError, name: str) -> gr.Error:
+    """The refusal of an image over MAX_PIXELS (found from its header), worded for people."""
+    return _refuse(
+        f"{name} is {exc.width}×{exc.height} = {exc.pixels / 1e6:.2f} megapixels; this Space "
+        f"upscales images of up to {MAX_PIXELS:,} pixels ({_limit_text()}). Crop or shrink "
+        "it first, or run hubsr on your own machine, which has no such limit.",
+        title="Image too large",
+    )
 
 
 def _tidy(exc: HubSRError, path: Path, name: str) -> str:
@@ -264,14 +266,14 @@ def _mode_notes(img) -> str:
         if img.shape[2] in (2, 4):
             notes.append("the alpha channel is upscaled with bicubic and kept")
         return "Note: " + "; ".join(notes) + "."
-    notes = []
-    if img.mode in ("L", "LA", "1", "I;16", "I", "I;16B", "I;16L", "I;16N"):
+    notes, mode = [], output_mode(img)  # the pipeline's mode policy, in one place
+    if mode in ("L", "LA", "I;16", "I"):
         notes.append("grey input gives a grey result")
-    if img.mode.startswith("I"):
+    if mode.startswith("I"):
         notes.append("16-bit input: the PNG is 16-bit too")
-    if "A" in img.mode or "transparency" in img.info:
+    if "A" in mode:
         notes.append("the alpha channel is upscaled with bicubic and kept")
-    if img.mode in ("P", "CMYK", "YCbCr"):
+    if mode.startswith("RGB") and not img.mode.startswith("RGB"):  # P, PA, CMYK, YCbCr
         notes.append(f"{img.mode} input was converted to RGB")
     return ("Note: " + "; ".join(notes) + ".") if notes else ""
 

@@ -4,15 +4,11 @@ RGB than on its grey values, and an RGB image scores the same either way."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "release"))
-
-from bicubic_gap import bicubic_scores  # noqa: E402
+from bicubic_gap import bicubic_scores
 
 
 def test_grey_images_gain_the_y_range_factor_and_rgb_images_nothing():

@@ -10,7 +10,6 @@ within ``BF16_TOLERANCE_DB`` of float32 on every test set.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,10 @@ from hubsr.bundled import (
 from hubsr.cards import BF16_TOLERANCE_DB, load_benchmark_json
 from hubsr.testsets import BENCHMARK_SETS
 
+from generate import results_json  # the release script names the JSON files
+
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "model_cards" / "results"
 BUNDLED = bundled_models()
-
-
-sys.path.insert(0, str(RESULTS_DIR.parent.parent / "release"))
-from generate import results_json  # noqa: E402  (the release script names the JSON files)
-
-sys.path.pop(0)
 
 
 def recorded(name: str, kind: str = "plain") -> dict[str, dict]:

@@ -1,6 +1,7 @@
 """Model cards parse as Hub cards with a model-index; the README table is what the JSON renders.
 
-The README table and the published references are release tooling (``release/``), not library.
+The README table and the published references are release tooling (``training/release/``), not
+library.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,12 +21,8 @@ from hubsr.cards import load_published, write_card
 from hubsr.cli import main
 from hubsr.testsets import BENCHMARK_SETS, dataset_dir, load_rgb
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "model_cards" / "results"
-sys.path.insert(0, str(REPO / "release"))
-
-from published import PUBLISHED, published_json  # noqa: E402
-from readme_table import (  # noqa: E402
+from published import PUBLISHED, published_json
+from readme_table import (
     README_END,
     README_START,
     readme_section,
@@ -34,6 +30,9 @@ from readme_table import (  # noqa: E402
     render_results_table,
     replace_readme_section,
 )
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "model_cards" / "results"
 
 
 @pytest.fixture(scope="module")
@@ -220,12 +219,12 @@ def test_readme_results_match_the_results_json():
     if not section.strip() and not bench.is_file():
         pytest.skip("README.md has empty results markers and nothing is generated yet")
     assert bench.is_file(), f"README.md has a results section but {bench} is missing"
-    import generate  # the release script (release/ is on sys.path): one table per bundled scale
+    import generate  # the release script: one table per bundled scale
 
     expected = generate.readme_results(generate.bundled_scales())
     assert section == expected, (
         "README results differ from model_cards/results/*.json: run "
-        "python release/generate.py --skip-benchmark"
+        "python training/release/generate.py --skip-benchmark"
     )
 
 
@@ -277,7 +276,7 @@ def test_export_section_reports_the_measured_onnx_speed(measured, tmp_path):
     assert "torch 0.200 s, onnxruntime 0.150 s" in export
     assert "**0.75x** torch's time" in export
     assert "2 threads on Test CPU" in export
-    # A row re-timed alone (perf/onnx_speed.py --models) names its own machine and set.
+    # A row re-timed alone (training/measure/onnx_speed.py --models) names its own machine and set.
     speed["models"][0]["machine"] = {"cpu": "Other CPU", "threads": 1, "onnxruntime": "2.0"}
     speed["models"][0]["dataset"] = "Set5"
     write_card(folder, plain, tta_json, onnx_speed=speed)
@@ -290,8 +289,8 @@ def test_export_section_reports_the_measured_onnx_speed(measured, tmp_path):
 
 def test_published_json_is_what_release_published_py_holds():
     assert (RESULTS / "published.json").read_text() == published_json(), (
-        "model_cards/results/published.json differs from release/published.py: run "
-        "python release/generate.py --skip-benchmark"
+        "model_cards/results/published.json differs from training/release/published.py: run "
+        "python training/release/generate.py --skip-benchmark"
     )
     assert load_published(RESULTS / "published.json") == PUBLISHED
 

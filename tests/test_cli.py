@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from hubsr import HubSR, get_architecture
+from hubsr import precision as hubsr_precision
 from hubsr.bundled import DEFAULT_MODEL, bundled_models
 from hubsr.cli import COMMANDS, main
 from hubsr.cli import upscale as upscale_cli
@@ -231,3 +232,68 @@ def test_help(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith(" ".join(["usage: hubsr", *command]))
     assert "examples:" in out
+
+
+@pytest.mark.parametrize(
+    ("depths", "precision"),
+    [
+        ((8,), "bfloat16"),
+        ((16,), "float32"),
+        ((8, 16), "bfloat16 for 8-bit inputs, float32 for 16-bit inputs"),
+    ],
+)
+def test_the_status_line_names_the_precision_16_bit_inputs_run_in(
+    tmp_path, model_dir, monkeypatch, capsys, depths, precision
+):
+    """Where bf16 is the default (--dtype auto on a CPU where it pays), 16-bit inputs still run
+    in float32 (hubsr.precision.default_amp_dtype), and the status line says so."""
+    monkeypatch.setattr(hubsr_precision, "cpu_bf16_pays", lambda: True)
+    rng = np.random.default_rng(0)
+    for depth in depths:
+        dtype = np.uint8 if depth == 8 else np.uint16
+        save_image_atomic(
+            rng.integers(0, np.iinfo(dtype).max, (5, 6, 3), dtype), tmp_path / f"{depth}.png"
+        )
+    out = tmp_path / "out"
+    assert main(["upscale", *[str(tmp_path / f"{d}.png") for d in depths], "-o", str(out),
+                 "--model", str(model_dir)]) == 0  # fmt: skip
+    status = [line for line in capsys.readouterr().err.splitlines() if "running on" in line]
+    assert len(status) == 1
+    assert status[0].startswith(f"hubsr: running on cpu in {precision} (")
+
+
+def test_memory_budget_tiles_with_a_bar_and_overrides_the_environment(
+    tmp_path, model_dir, monkeypatch, capsys
+):
+    """--memory-budget 2KB tiles the image (a 'tiles' bar on stderr) into the same bytes as one
+    pass; --memory-budget 0 beats HUBSR_MEMORY_BUDGET=2KB: one pass, no bar."""
+    src = _image(tmp_path / "big.png", size=(90, 70))
+    runs = {}
+    for name, env, flag in [("planned", None, "2KB"), ("flag-wins", "2KB", "0")]:
+        if env:
+            monkeypatch.setenv("HUBSR_MEMORY_BUDGET", env)
+        out = tmp_path / name
+        argv = ["upscale", str(src), "-o", str(out), "--model", str(model_dir)]
+        assert main([*argv, "--memory-budget", flag]) == 0
+        runs[name] = (Image.open(out / "big.png").tobytes(), capsys.readouterr().err)
+    assert runs["planned"][0] == runs["flag-wins"][0]  # seamless tiles: the same bytes
+    assert "tiles:" in runs["planned"][1]
+    assert "tiles:" not in runs["flag-wins"][1]
+
+
+@pytest.mark.parametrize("budget", ["lots", "-1GB", "2XB"])
+def test_a_memory_budget_that_is_no_size_is_one_line(inputs, tmp_path, budget, capsys):
+    argv = ["upscale", str(inputs), "-o", str(tmp_path / "out"), f"--memory-budget={budget}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "hubsr: error: --memory-budget must be a size such as 2GB or 500MB (0: no limit), "
+        f"got {budget!r}\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_names_the_memory_budget(capsys):
+    with pytest.raises(SystemExit):
+        main(["upscale", "--help"])
+    assert "--memory-budget SIZE" in capsys.readouterr().out

@@ -4,8 +4,10 @@ split between processes started by ``accelerate launch`` (run for real with 2 CP
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -201,3 +203,63 @@ def test_two_accelerate_processes_write_the_same_bytes_as_one(tmp_path):
     assert len(names) == 7 and _files(tmp_path / "two") == names
     for name in names:
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def _count_results(folder) -> int:
+    """Visible files under ``folder`` (a killed writer's temporary is hidden)."""
+    if not folder.exists():
+        return 0
+    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_same_bytes(tmp_path):
+    """SIGKILL partway through a 60-file tree, then ``--skip-existing``: every result once,
+    byte-identical to an uninterrupted run (training/measure/collection_bench.py does 2,000)."""
+    for i in range(60):
+        folder = tmp_path / "in" / f"a{i // 20}" / f"b{i // 10 % 2}" / f"c{i // 5 % 2}"
+        _image(folder / f"im{i:02d}.png", size=(40, 32), seed=i)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HUBSR_CPU_BF16": "1"}
+
+    def command(out):
+        cli = [sys.executable, "-m", "hubsr.cli", "upscale", str(tmp_path / "in"), "-r"]
+        return [*cli, "-o", str(out), "--model", "abpn-x2"]
+
+    whole = subprocess.run(command(tmp_path / "whole"), env=env, capture_output=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "resumed"
+    run = subprocess.Popen(command(out), env=env, stderr=subprocess.DEVNULL)
+    while run.poll() is None and _count_results(out) < 15:
+        time.sleep(0.01)
+    run.kill()
+    assert run.wait(timeout=60) == -signal.SIGKILL
+    present = _count_results(out)
+    assert 15 <= present < 60
+    done = subprocess.run(
+        [*command(out), "--skip-existing"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"written {60 - present}, skipped {present}, failed 0" in done.stderr
+    names = _files(tmp_path / "whole")
+    assert len(names) == 60
+    assert _files(out) == names  # the temporary of the file being written when killed: gone
+    for name in names:
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_resuming_removes_what_a_killed_writer_left(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    _image(out / "a" / "x.png", seed=9)  # done before the kill: kept as it is
+    kept = (out / "a" / "x.png").read_bytes()
+    left = out / "a" / "b" / ".y.png.0123abcd.tmp"  # the kill came while y.png was written
+    left.parent.mkdir()
+    left.write_bytes(b"half a PNG")
+    other = out / "a" / ".notes.txt.0123abcd.tmp"  # no result of this run: not ours to remove
+    other.write_bytes(b"")
+    args = ["upscale", str(tree), "-o", str(out), "-r", "--skip-existing", *BICUBIC]
+    assert main(args) == 0
+    assert "written 3, skipped 1, failed 0" in capsys.readouterr().err
+    assert not left.exists() and other.exists()
+    assert (out / "a" / "x.png").read_bytes() == kept
+    assert Image.open(out / "a" / "b" / "y.png").size == (12, 10)

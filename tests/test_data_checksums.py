@@ -1,11 +1,17 @@
-"""data/SHA256SUMS describes exactly the bundled images, and agrees with the source list."""
+"""Each SHA256SUMS describes exactly the images of its folder, and data/'s agrees with the source
+list: data/ for the bundled training and benchmark images, tests/data/reference_lr_x3/ for the
+MATLAB reference LR packs that only the protocol tests read."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "data"
+REFERENCE_LR = REPO / "tests" / "data" / "reference_lr_x3"
 NOT_LISTED = {"README.md", "MANIFEST.source.md", "SHA256SUMS", "SHA256SUMS.source"}
 
 
@@ -18,17 +24,20 @@ def read_sums(path: Path) -> dict[str, str]:
     return sums
 
 
-def test_sha256sums_match_the_files():
-    sums = read_sums(DATA / "SHA256SUMS")
+@pytest.mark.parametrize("folder", [DATA, REFERENCE_LR], ids=["data", "reference_lr_x3"])
+def test_sha256sums_match_the_files(folder):
+    sums = read_sums(folder / "SHA256SUMS")
     on_disk = {
-        p.relative_to(DATA).as_posix()
-        for p in DATA.rglob("*")
-        if p.is_file() and p.relative_to(DATA).as_posix() not in NOT_LISTED
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() not in NOT_LISTED
     }
     assert on_disk == set(sums), (
         f"unlisted: {sorted(on_disk - set(sums))}; missing: {sorted(set(sums) - on_disk)}"
     )
-    wrong = [n for n, d in sums.items() if hashlib.sha256((DATA / n).read_bytes()).hexdigest() != d]
+    wrong = [
+        n for n, d in sums.items() if hashlib.sha256((folder / n).read_bytes()).hexdigest() != d
+    ]
     assert not wrong, f"checksum mismatch: {wrong}"
 
 

@@ -11,10 +11,9 @@ import torch
 
 import hubsr
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "training"))
+from deepen import deepen, placement
 
-from deepen import deepen, placement  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def tiny_edsr(num_blocks: int, seed: int) -> torch.nn.Module:

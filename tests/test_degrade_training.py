@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
+from hubsr.protocol import make_lr
 
-from hubsr.protocol import make_lr  # noqa: E402
-
-from degrade import RECIPES, PhotoRecipe, degrade_batch, gaussian_kernel  # noqa: E402
+from degrade import RECIPES, PhotoRecipe, degrade_batch, gaussian_kernel
 
 PHOTO = RECIPES["photo"]
 OFF = PhotoRecipe(kernel=0.0, noise=0.0, jpeg=0.0)

@@ -3,9 +3,6 @@ flip/rotation turned back, or the x8 self-ensemble; per batch, or once per whole
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -14,8 +11,7 @@ import hubsr
 from hubsr.dihedral import dihedral, undo_dihedral
 from hubsr.pipeline import upscale
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from distill import (  # noqa: E402
+from distill import (
     cached_teacher_images,
     teacher_images,
     teacher_target,

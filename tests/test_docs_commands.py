@@ -3,11 +3,11 @@ for the first person who copies it.
 
 The commands are read from the README's ``bash`` (and ``python``) blocks and from the
 ``examples:`` epilog of every argparse parser, not copied here. Each block runs in a fresh
-working folder of its own, in order, with the repository's ``data/`` and ``training/`` linked in
-(read only) and the placeholder inputs the examples name (``photo.png``, ``test_lr/``,
-``runs/abpn-x3``, ...) made there, so every output lands in that folder. ``hubsr`` runs in
-process, the rest as subprocesses. Each command must exit 0, report no error and write the
-files it names (``-o``, ``--output``, ``--json``, ``--plot``).
+working folder of its own, in order, with the repository's ``data/``, ``training/``, ``spaces/``
+and ``tests/`` linked in (read only) and the placeholder inputs the examples name
+(``photo.png``, ``test_lr/``, ``runs/abpn-x3``, ...) made there, so every output lands in that
+folder. ``hubsr`` runs in process, the rest as subprocesses. Each command must exit 0, report
+no error and write the files it names (``-o``, ``--output``, ``--json``, ``--plot``).
 
 What is not run as written is listed below with the reason: ``NOT_RUN`` (installs, the test
 suite itself, GPU-only and release scripts) and ``SHORTENED`` (benchmarks and training on tiny
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from hubsr.cli import COMMANDS, build_parser, main
@@ -52,7 +53,7 @@ NOT_RUN = {
     "accelerate launch --multi_gpu --num_processes 2 -m hubsr.cli upscale albums/ -o big/ -r": (
         "several processes; tests/test_collections.py runs this split with 2 CPU processes"
     ),
-    "python release/generate.py": "re-measures every bundled model (many minutes) and "
+    "python training/release/generate.py": "re-measures every bundled model (many minutes) and "
     "rewrites the shipped cards, figures and README table: the release step, not an example",
 }
 # Benchmarks of Set5, Set14 and BSD100 take minutes per model: they run on two 48x48 crops of
@@ -159,10 +160,31 @@ def _image(path: Path, size=(48, 40), seed: int = 0) -> None:
     Image.fromarray(arr).save(path)
 
 
+def _clip(path: Path, frames: int = 3, size=(16, 12)) -> None:
+    """A tiny H.264 clip with an AAC track, for the video examples."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        sound = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(frames):
+            arr = np.full((size[1], size[0], 3), 40 * i, np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")))
+        out.mux(stream.encode(None))
+        tone = av.AudioFrame.from_ndarray(
+            np.zeros((1, 6000), np.float32), format="fltp", layout="mono"
+        )
+        tone.sample_rate, tone.pts = 48000, 0
+        out.mux(sound.encode(tone))
+        out.mux(sound.encode(None))
+
+
 def make_workdir(root: Path) -> Path:
-    """A working folder with data/ and training/ linked in and every placeholder input."""
+    """A working folder with the repository folders that examples read linked in, and every
+    placeholder input."""
     root.mkdir()
-    for name in ("data", "training"):
+    for name in ("data", "training", "spaces", "tests"):
         (root / name).symlink_to(REPO / name, target_is_directory=True)
     _image(root / "photo.png")
     _image(root / "scan.tif", size=(64, 48))
@@ -171,10 +193,16 @@ def make_workdir(root: Path) -> Path:
         np.random.default_rng(1).integers(0, 65536, (20, 24, 3), dtype=np.uint16),
         root / "scan16.tif",
     )
+    _clip(root / "clip.mp4")
     for folder in ("photos", "lr", "test_lr"):
         (root / folder).mkdir()
         for i in range(2):
             _image(root / folder / f"img{i}.png", size=(24, 20), seed=i)
+    # The README's community checkpoint: a small spandrel Compact x4, as chaiNNer users load.
+    from spandrel.architectures.Compact import Compact
+
+    torch.manual_seed(0)
+    torch.save(Compact(num_feat=8, num_conv=2, upscale=4).state_dict(), root / "4x-community.pth")
     return root
 
 
@@ -303,9 +331,10 @@ def test_every_listed_exception_is_still_documented():
 
 
 def test_no_example_names_a_missing_repository_path():
-    """Relative paths under data/, model_cards/ or training/ that an example reads exist."""
+    """Relative paths under data/, model_cards/, training/, spaces/ or tests/ that an example
+    reads exist."""
     shown = [c for commands in BLOCKS.values() for c in commands]
     for command in shown:
         for token in _tokens(command):
-            if re.match(r"(data|model_cards|training)/", token):
+            if re.match(r"(data|model_cards|training|spaces|tests)/", token):
                 assert (REPO / token).exists(), f"{command!r} names {token}, which does not exist"

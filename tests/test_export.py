@@ -238,19 +238,21 @@ def test_spandrel_refuses_an_abpn_with_a_linear_skip(tmp_path):
     assert not out.exists()
 
 
-def test_foreign_compact_files_are_refused_with_the_reason(tmp_path):
+def test_foreign_compact_files_load_as_spandrel_models(tmp_path):
+    """A Compact file that is not hubsr's ABPN export is no ABPN, but spandrel's Compact
+    (#44: hubsr's own layout first, then spandrel's detection)."""
     from spandrel.architectures.Compact import Compact
 
     plain = Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=3)
     save_file(plain.state_dict(), tmp_path / "plain.safetensors")
-    with pytest.raises(HubSRError, match="without the centring prologue"):
-        HubSR.from_pretrained(tmp_path / "plain.safetensors")
+    model = HubSR.from_pretrained(tmp_path / "plain.safetensors")
+    assert (model.architecture, model.spandrel_architecture) == ("spandrel", "Compact")
 
     state = to_spandrel(get_architecture("abpn")(scale=3, channels=8, num_convs=1))
     state["body.3.weight"] = torch.full((8,), 0.25)  # a real PReLU, which ABPN cannot express
     save_file(state, tmp_path / "prelu.safetensors")
-    with pytest.raises(HubSRError, match="PReLU slopes other than 0"):
-        HubSR.from_pretrained(tmp_path / "prelu.safetensors")
+    model = HubSR.from_pretrained(tmp_path / "prelu.safetensors")
+    assert (model.architecture, model.spandrel_architecture) == ("spandrel", "Compact")
 
     weights = bundled_models()["abpn-x3"] / "model.safetensors"  # hubsr's own file, no config
     with pytest.raises(HubSRError, match="loaded from its folder"):

@@ -15,12 +15,13 @@ import pytest
 import tifffile
 from PIL import Image
 
-from hubsr.errors import HubSRError
+from hubsr.errors import HubSRError, TooManyPixelsError
 from hubsr.imageio import (
     list_images,
     load_image,
     read_header,
     read_image,
+    result_icc_profile,
     save_image_atomic,
     scan_folder,
 )
@@ -546,3 +547,26 @@ def test_scan_folder_names_the_other_files(tmp_path):
         (tmp_path / name).unlink()
     with pytest.raises(HubSRError, match="holds no image files .*; its other files: IMG_2.heic"):
         scan_folder(tmp_path)
+
+
+def test_read_header_refuses_too_many_pixels_as_read_image_does():
+    data = _png_header_only(300, 200)  # no pixel data: only the header can tell
+    for read in (read_header, read_image):
+        with pytest.raises(TooManyPixelsError, match="300x200 = 60,000 pixels, more than the "
+                           "limit of 59,999; pass a larger max_pixels") as info:  # fmt: skip
+            read(data, max_pixels=59_999)
+        assert (info.value.width, info.value.height, info.value.limit) == (300, 200, 59_999)
+    assert read_header(data, max_pixels=60_000).pixels == 60_000
+    assert info.value.describe(flag="--max-pixels").endswith(
+        "more than --max-pixels 59,999; raise --max-pixels (0: no limit) if you trust it"
+    )
+
+
+def test_a_result_gets_the_inputs_profile_only_where_it_cannot_carry_its_own(tmp_path):
+    deep = np.full((4, 5, 3), 40000, dtype=np.uint16)
+    save_image_atomic(deep, tmp_path / "deep.png", icc_profile=b"deep profile")
+    image = read_image(tmp_path / "deep.png")
+    assert image.icc_profile == b"deep profile"
+    assert result_icc_profile(image, deep) == b"deep profile"  # an array carries no profile
+    pil = read_image(_encode(_noise(), icc_profile=b"own profile"))
+    assert result_icc_profile(pil, pil.pixels) is None  # a PIL result carries its own

@@ -15,7 +15,9 @@ import torch
 import hubsr
 from hubsr import HubSR, HubSRError, get_architecture, list_architectures
 
-ARCHITECTURES = list_architectures()
+# "spandrel" wraps a network read from a community checkpoint, whose scale and channels come
+# from that checkpoint: tests/test_community_checkpoints.py checks it, architecture by architecture.
+ARCHITECTURES = [name for name in list_architectures() if name != "spandrel"]
 SCALES = (2, 3, 4)
 
 # Small configurations (JSON values, as they come back from config.json); defaults otherwise.

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-
-from muon import ConvMuon, orthogonalise  # noqa: E402
+from muon import ConvMuon, orthogonalise
 
 
 @pytest.mark.parametrize("shape", [(64, 576), (576, 64), (16, 48)])

@@ -5,6 +5,8 @@ names only what works. (The one-line answers to each bad input are in test_bad_i
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 
 import numpy as np
@@ -14,6 +16,7 @@ from PIL import Image, ImageFile
 
 import hubsr
 from hubsr import HubSRError
+from hubsr.atomic import TargetExistsError, write_bytes_atomic
 from hubsr.bundled import DEFAULT_MODELS
 from hubsr.cli import main
 from hubsr.cli import upscale as upscale_cli
@@ -105,6 +108,66 @@ def test_two_inputs_for_one_result_are_refused_and_counted(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "a.jpg and " in err and "a.png would both be written to" in err
     assert "(and 1 more such pairs)" in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags", [[], ["--skip-existing"]])
+def test_a_file_made_while_the_run_works_is_not_replaced(pics, monkeypatch, capsys, flags):
+    """The check before the work sees no IMG_2.png; another program writes one while IMG_2.jpg
+    is upscaled. The run keeps that file, reports IMG_2 as failed and writes the others."""
+    out = pics.parent / "out"
+    theirs = b"another program's file"
+    real = upscale_cli._upscale_file
+
+    def upscale_file(model, src, dst, *args):
+        if src.name == "IMG_2.jpg":
+            dst.write_bytes(theirs)  # after the check, before the result is published
+        return real(model, src, dst, *args)
+
+    monkeypatch.setattr(upscale_cli, "_upscale_file", upscale_file)
+    assert _run(*_jpgs(pics), "-o", out, *BICUBIC, *flags) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "hubsr: error:" in line]
+    assert errors == [
+        f"hubsr: error: {pics / 'IMG_2.jpg'}: {out / 'IMG_2.png'} appeared while hubsr was "
+        "writing it (another program made it) and was left as it is"
+    ]
+    assert _last_line(err).startswith("hubsr: written 2, skipped 0, failed 1")
+    assert (out / "IMG_2.png").read_bytes() == theirs
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_1.png", "IMG_2.png", "IMG_3.png"]
+
+
+def test_overwrite_replaces_a_file_made_while_the_run_works(pics, monkeypatch, capsys):
+    out = pics.parent / "out"
+    real = upscale_cli._upscale_file
+
+    def upscale_file(model, src, dst, *args):
+        dst.write_bytes(b"another program's file")
+        return real(model, src, dst, *args)
+
+    monkeypatch.setattr(upscale_cli, "_upscale_file", upscale_file)
+    assert _run(*_jpgs(pics), "-o", out, *BICUBIC, "--overwrite") == 0
+    assert Image.open(out / "IMG_2.png").size == (18, 15)
+
+
+@pytest.mark.parametrize("no_links", [errno.EPERM, errno.EOPNOTSUPP])
+def test_without_hard_links_a_file_that_exists_is_still_kept(tmp_path, monkeypatch, no_links):
+    """On a file system without hard links (FAT, some shares) the publish falls back to a look
+    and a rename: a file that exists by then is kept; a new one is written whole."""
+
+    def link(src, dst):
+        raise OSError(no_links, os.strerror(no_links))
+
+    monkeypatch.setattr(os, "link", link)
+    theirs = tmp_path / "theirs.bin"
+    theirs.write_bytes(b"theirs")
+    with pytest.raises(TargetExistsError, match="theirs.bin appeared while hubsr was writing"):
+        write_bytes_atomic(theirs, b"ours", overwrite=False)
+    assert theirs.read_bytes() == b"theirs"
+    assert write_bytes_atomic(tmp_path / "new.bin", b"ours", overwrite=False).read_bytes() == (
+        b"ours"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.bin", "theirs.bin"]  # no .tmp
 
 
 # -- every failure is one file's -------------------------------------------------------------------

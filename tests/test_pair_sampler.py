@@ -3,9 +3,6 @@ flipping each patch by hand would cut, LR and HR aligned and transformed alike."
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,8 +10,7 @@ import torch
 from hubsr.dihedral import dihedral
 from hubsr.protocol import make_lr, modcrop
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from data import PairSampler, cached_pyramid, keep_detailed, make_pyramid  # noqa: E402
+from data import PairSampler, cached_pyramid, keep_detailed, make_pyramid
 
 
 @pytest.fixture(scope="module")

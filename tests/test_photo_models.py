@@ -1,10 +1,9 @@
 """The photo models: bundled at every scale, made by the project's rules, and published with
-their degraded-input results (``release/photo.py``), which the README and cards show."""
+their degraded-input results (``training/release/photo.py``), which the README and cards show."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,9 @@ import pytest
 from hubsr.bundled import DEFAULT_MODELS, PHOTO_MODELS, bundled_models, bundled_scale
 from hubsr.degradations import DEGRADATIONS
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "release"))
-import photo  # noqa: E402  (the release script: one home for the file names and the tables)
+import photo  # the release script: one home for the file names and the tables
 
-sys.path.pop(0)
+REPO = Path(__file__).resolve().parent.parent
 BUNDLED = bundled_models()
 
 
@@ -54,7 +51,9 @@ def test_readme_photo_tables_match_the_results_json():
     readme = (REPO / "README.md").read_text()
     shown = readme.split(photo.START, 1)[1].split(photo.END, 1)[0].strip()
     expected = photo.readme_section([s for s in photo.README_SCALES if s in PHOTO_MODELS])
-    assert shown == expected.strip(), "regenerate with: python release/photo.py --skip-sheets"
+    assert shown == expected.strip(), (
+        "regenerate with: python training/release/photo.py --skip-sheets"
+    )
 
 
 def test_upscale_photo_picks_the_photo_model_of_the_scale(tmp_path, capsys):

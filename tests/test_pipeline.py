@@ -11,7 +11,8 @@ from torch import nn
 
 from hubsr import get_architecture
 from hubsr.errors import HubSRError
-from hubsr.pipeline import BORDER, BORDER_MODE, upscale
+from hubsr.imageio import read_image
+from hubsr.pipeline import BORDER, BORDER_MODE, output_mode, upscale
 from hubsr.resize import imresize
 
 
@@ -196,6 +197,32 @@ def test_16bit_precision_kept_through_bicubic():
     as_pil = upscale(model, Image.fromarray(ramp))
     assert as_pil.mode == "I;16"
     np.testing.assert_array_equal(np.asarray(as_pil), out)
+
+
+def test_output_mode_says_the_mode_upscale_returns():
+    modes = ("RGB", "L", "LA", "RGBA", "1", "CMYK", "YCbCr", "RGBX", "P", "PA", "La", "RGBa")
+    images = [_rgba().convert(mode) for mode in modes]
+    transparent = _rgba().convert("RGB").quantize(8)
+    transparent.info["transparency"] = 0
+    deep = noise((6, 7), np.uint16)
+    images += [transparent, Image.fromarray(deep), Image.fromarray(deep.astype(np.int32))]
+    for img in images:
+        assert output_mode(img) == upscale(Nearest(), img).mode, img.mode
+    with pytest.raises(HubSRError, match="'F'"):
+        output_mode(Image.new("F", (4, 4)))
+
+
+def test_what_read_image_returned_is_upscaled_as_it_is(tmp_path):
+    Image.fromarray(noise((6, 5, 3))).save(tmp_path / "in.png")
+    image = read_image(tmp_path / "in.png")
+    out = upscale(Nearest(), image)
+    np.testing.assert_array_equal(
+        np.asarray(out), np.asarray(upscale(Nearest(), tmp_path / "in.png"))
+    )
+    # Read and size-checked where it was read: not again here.
+    assert upscale(Nearest(), image, max_pixels=10).size == out.size == (15, 18)
+    with pytest.raises(HubSRError, match="more than the limit of 10"):
+        upscale(Nearest(), tmp_path / "in.png", max_pixels=10)
 
 
 def test_float_and_unknown_modes_are_refused():

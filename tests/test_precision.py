@@ -4,8 +4,6 @@ models that declare ``bf16_safe``; float32, bit for bit as before, everywhere el
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +25,7 @@ from hubsr.precision import (
     default_amp_dtype,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from train import resolve_precision  # noqa: E402
+from train import resolve_precision
 
 CPU = torch.device("cpu")
 

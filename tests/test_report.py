@@ -22,11 +22,9 @@ from hubsr.report import write_report
 from hubsr.report.layout import SECTIONS
 from hubsr.report.records import BOOKKEEPING, _token, read_ablations
 
+from published import PUBLISHED_X3  # training/release/, on pytest's pythonpath
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "release"))
-
-from published import PUBLISHED_X3  # noqa: E402
-
 CARDS = REPO / "model_cards"
 BENCHMARK = CARDS / "results" / "benchmark.json"
 ABLATIONS = REPO / "training" / "ablations"
@@ -55,7 +53,7 @@ def card_row(model: str, label: str) -> list[str]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
     path = tmp_path_factory.mktemp("report") / "report.pdf"
-    assert main(["report", *MODELS, "-o", str(path)]) == 0
+    assert main(["report", *MODELS, "-o", str(path), "--ablations", str(ABLATIONS)]) == 0
     return path, pdf_text(path)
 
 
@@ -117,22 +115,27 @@ def test_findings_are_the_measured_differences(report):
 
 def test_ablations_show_each_runs_last_set5_and_changed_settings(report):
     _, text = report
-    logs = sorted(ABLATIONS.glob("*-metrics.jsonl"))
+    logs = sorted(ABLATIONS.glob("*/*-metrics.jsonl"))  # one folder a round
     assert logs, "the repository's ablation logs are missing"
-    shown = 0
+    shown = photo = 0
     for log in logs:
-        last = [json.loads(line) for line in log.read_text().splitlines() if "set5_psnr" in line]
         settings = json.loads(
             Path(str(log).replace("-metrics.jsonl", "-train_config.json")).read_text()
         )
+        if settings.get("degrade", "none") != "none":  # photo runs: another question
+            photo += 1
+            continue
+        last = [json.loads(line) for line in log.read_text().splitlines() if "set5_psnr" in line]
         line = f"{last[-1]['step']:,} {last[-1]['set5_psnr']:.2f}"
         if settings["scale"] == 3:  # the x3 report shows the x3 runs
             assert line in text
             shown += 1
-    assert 0 < shown < len(logs)  # the x2/x4 runs are in the folder, but not in this report
+    assert 0 < shown < len(logs) - photo  # the x2/x4 runs are in the log, but not in this report
+    assert photo and "x3-A" not in {r.name for r in read_ablations(ABLATIONS, scale=3).runs}
 
     def config(run):
-        return json.loads((ABLATIONS / f"{run}-train_config.json").read_text())
+        (path,) = ABLATIONS.glob(f"*/{run}-train_config.json")
+        return json.loads(path.read_text())
 
     runs = {r.name: r for r in read_ablations(ABLATIONS, scale=3).runs}
     assert {r.name for r in read_ablations(ABLATIONS, scale=2).runs} >= {"X-edsr-x2", "SE-edsr-x2"}
@@ -144,6 +147,28 @@ def test_ablations_show_each_runs_last_set5_and_changed_settings(report):
     # The same --model-args spelled with and without spaces are one setting, not a change.
     assert _token('{"channels": 64, "num_convs": 7}') == _token('{"num_convs":7,"channels":64}')
     assert _token('{"channels": 64}') != _token('{"channels": 48}')
+
+
+def test_the_log_reads_the_same_runs_flat_or_one_folder_a_round(tmp_path):
+    """A folder of runs and a folder of rounds give the same runs; photo runs stay out."""
+    runs = ["B", "C", "M3"]
+    flat, rounds = tmp_path / "flat", tmp_path / "rounds"
+    flat.mkdir()
+    for name in runs:
+        (config,) = ABLATIONS.glob(f"*/{name}-train_config.json")
+        (rounds / config.parent.name).mkdir(parents=True, exist_ok=True)
+        for source in (config, config.with_name(f"{name}-metrics.jsonl")):
+            shutil.copy(source, flat / source.name)
+            shutil.copy(source, rounds / config.parent.name / source.name)
+    shutil.copytree(ABLATIONS / "PA-photo", rounds / "PA-photo")  # degraded inputs
+    flat, by_round = read_ablations(flat), read_ablations(rounds)
+    assert [r.name for r in flat.runs] == [r.name for r in by_round.runs] == runs
+    assert [(r.steps, r.psnr, r.changes) for r in flat.runs] == [
+        (r.steps, r.psnr, r.changes) for r in by_round.runs
+    ]
+    shutil.copy(rounds / "PA-photo" / "x3-A-train_config.json", rounds / "B-train_config.json")
+    with pytest.raises(HubSRError, match="two runs of the same name"):
+        read_ablations(rounds)
 
 
 def test_without_ablations_and_with_core_fonts(tmp_path):

@@ -14,7 +14,7 @@ from hubsr.protocol import modcrop
 from hubsr.resize import output_size
 from hubsr.rounding import to_uint8
 
-REF = Path(__file__).resolve().parent.parent / "data" / "reference_lr_x3"
+REF = Path(__file__).resolve().parent / "data" / "reference_lr_x3"
 
 
 def rgb(path: Path) -> np.ndarray:

@@ -198,7 +198,6 @@ def test_a_teacher_on_whole_images_is_computed_once_and_cached(tiny_data, tmp_pa
 
 
 def test_a_teacher_of_another_scale_or_none_at_all_is_refused(tmp_path):
-    sys.path.insert(0, str(REPO / "training"))
     from train import load_teacher
 
     hubsr.get_architecture("abpn")(scale=2, channels=8, num_convs=2).save_pretrained(
@@ -213,7 +212,6 @@ def test_a_teacher_of_another_scale_or_none_at_all_is_refused(tmp_path):
 
 
 def test_warm_start_loads_every_weight_or_refuses_clearly(tmp_path):
-    sys.path.insert(0, str(REPO / "training"))
     from train import load_warm_start
 
     abpn = hubsr.get_architecture("abpn")
@@ -231,7 +229,6 @@ def test_warm_start_loads_every_weight_or_refuses_clearly(tmp_path):
 
 
 def test_cross_scale_warm_start_keeps_the_body_and_only_the_named_tail_fresh(tmp_path):
-    sys.path.insert(0, str(REPO / "training"))
     from train import load_warm_start
 
     edsr = hubsr.get_architecture("edsr")
@@ -254,7 +251,6 @@ def test_cross_scale_warm_start_keeps_the_body_and_only_the_named_tail_fresh(tmp
 
 
 def test_muon_takes_the_hidden_filters_and_never_a_pixel_to_pixel_path():
-    sys.path.insert(0, str(REPO / "training"))
     from train import Settings, make_optimizers
 
     abpn = hubsr.get_architecture("abpn")
@@ -270,7 +266,6 @@ def test_muon_takes_the_hidden_filters_and_never_a_pixel_to_pixel_path():
 
 def test_training_evaluation_agrees_with_hubsr_benchmark():
     """train.py's Set5 selection scores the way ``hubsr benchmark`` does, image by image."""
-    sys.path.insert(0, str(REPO / "training"))
     from accelerate import Accelerator
 
     from hubsr.benchmark import benchmark

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 import hubsr
@@ -142,7 +143,7 @@ def test_out_of_memory_is_one_line_naming_tile(failure):
     assert "\n" not in message
     assert message == (
         "out of memory upscaling a 30x40 image in 20x20 tiles: retry with --tile 10 "
-        "(tile=10 in Python) or free some memory"
+        "(tile=10 in Python) or a smaller --memory-budget, or free some memory"
     )
 
 
@@ -189,6 +190,82 @@ def test_under_an_address_space_limit_tiles_or_says_one_line():
     assert result["planned"] == [2250, 3000, 3]  # the budget read the limit and tiled
     assert result["error"].startswith("out of memory upscaling a 1000x750 image in one pass")
     assert "--tile 512" in result["error"]
+
+
+_ADDRESS_SPACE_AFTER = {
+    # torch loaded, nothing else
+    "torch": "import torch",
+    # a whole run of the command line on a small image, the default x3 model loaded
+    "a run": "from hubsr.cli import main; main(['upscale', sys.argv[1], '-o', sys.argv[2]])",
+}
+
+
+def _address_space_after(what: str, *args) -> int:
+    """Bytes of address space a fresh interpreter holds after ``what`` (Linux: /proc)."""
+    vms = "print(psutil.Process().memory_info().vms)"
+    code = f"import sys, psutil; {_ADDRESS_SPACE_AFTER[what]}; {vms}"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
+
+
+def _hubsr_under(limit: int, *argv) -> subprocess.CompletedProcess:
+    """``python -m hubsr.cli ARGV`` under an address-space limit of ``limit`` bytes (ulimit -v)."""
+    import resource
+
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    return subprocess.run(
+        [sys.executable, "-m", "hubsr.cli", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=set_limit,
+    )
+
+
+@pytest.mark.slow  # subprocesses that start hubsr under ulimit -v
+@pytest.mark.skipif(
+    sys.platform != "linux", reason="RLIMIT_AS is enforced (and /proc read) on Linux"
+)
+@pytest.mark.parametrize("where", ["loading torch", "making room for the output"])
+def test_the_command_line_under_ulimit_v_says_one_line(tmp_path, where):
+    """Under an address-space limit that torch itself does not fit in (the issue's 2 GB, where
+    this project's torch maps 3.1 GiB on import; else half of what it maps), and under one that
+    leaves 150 MB after a whole run on a small image, which a 12 MP photo's x3 output (324 MB)
+    does not fit in: one clear line, no traceback, a nonzero exit and no file written."""
+    small = tmp_path / "small.jpg"
+    Image.fromarray(noise((8, 8, 3))).save(small)
+    big = tmp_path / "BIG.jpg"  # 4000x3000, smooth: quick to write and to decode
+    Image.linear_gradient("L").convert("RGB").resize((4000, 3000)).save(big)
+    out = tmp_path / "out"
+    if where == "loading torch":
+        torch_needs = _address_space_after("torch")
+        limit = 2_000_000 * 1024 if torch_needs > 2_500_000 * 1024 else torch_needs // 2
+        done = _hubsr_under(limit, "upscale", big, "-o", out)
+        assert done.returncode == 2
+        assert done.stderr.startswith(
+            "hubsr: error: not enough memory to load torch under the address-space limit of "
+            f"{limit / 2**30:.2f} GiB (ulimit -v {limit // 1024}): raise the limit"
+        )
+        assert done.stderr.count("\n") == 1
+    else:
+        limit = _address_space_after("a run", small, tmp_path / "probe") + 150 * 2**20
+        done = _hubsr_under(limit, "upscale", big, "-o", out)
+        errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+        assert done.returncode == 1 and len(errors) == 1, done.stderr
+        assert errors[0].startswith(
+            f"hubsr: error: {big}: out of memory reading the image and making room for its 9x "
+            "larger output (tiles cannot shrink that); raise the address-space limit of"
+        ), errors[0]
+        assert (
+            done.stderr.strip().splitlines()[-1].startswith("hubsr: written 0, skipped 0, failed 1")
+        )
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
 
 
 # -- numbers ---------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ refuses anything else with the names it knows. ``train.py --model NAME`` trains 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -223,11 +222,8 @@ def test_models_shows_each_folder_scale_and_variant(tmp_path, monkeypatch, capsy
 # -- train.py --model NAME ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def parse_settings():
-    sys.path.insert(0, str(REPO / "training"))
-    try:
-        from train import parse_settings
-    finally:
-        sys.path.remove(str(REPO / "training"))
+    from train import parse_settings  # training/, on pytest's pythonpath
+
     return lambda *argv: parse_settings([*argv, "--steps", "1"])
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -22,19 +21,17 @@ import torch
 import torch.nn.functional as F
 from timm.utils import ModelEmaV3
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hubsr
+from hubsr.precision import cpu_precision_note
 
-import hubsr  # noqa: E402
-from hubsr.precision import cpu_precision_note  # noqa: E402
-
-from data import (  # noqa: E402
+from data import (
     PairSampler,
     build_dataset,
     keep_detailed,
     make_pyramid,
     to_rgb_uint8,
 )
-from train import Settings, make_optimizers  # noqa: E402
+from train import Settings, make_optimizers
 
 REPO = Path(__file__).resolve().parent.parent
 

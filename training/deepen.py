@@ -14,17 +14,13 @@ Net2Net's "deeper" operator for residual networks (Chen, Goodfellow, Shlens, ICL
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import hubsr  # noqa: E402
-from hubsr.atomic import atomic_folder  # noqa: E402
-from hubsr.models.edsr import EDSR  # noqa: E402
+import hubsr
+from hubsr.atomic import atomic_folder
+from hubsr.models.edsr import EDSR
 
 
 def placement(trained: int, total: int) -> list[int | None]:

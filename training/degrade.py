@@ -47,6 +47,9 @@ RECIPES = {
     # Fewer and milder lenses, a little less noise and JPEG: 15% of patches stay clean (6%
     # with photo), closer to what a phone's photo gets (round PA of the experiment log).
     "photo-narrow": PhotoRecipe(kernel=0.25, blur_sigma=(0.2, 0.6), noise=0.5, jpeg=0.6),
+    # Round PB's diagnostic: JPEG alone (15% of patches clean), to measure what the model's
+    # capacity gives one degradation when it need not hedge against the others.
+    "jpeg-only": PhotoRecipe(kernel=0.0, noise=0.0, jpeg=0.85),
 }
 
 

@@ -1,15 +1,20 @@
 """Train a hubsr model from scratch on local HR image folders, with Accelerate.
 
-    accelerate launch training/train.py --minutes 82 --steps 0 --compile --output runs/abpn-x3
+    accelerate launch training/train.py --model edsr-x2 --minutes 60 --steps 0 --output runs/edsr-x2
 
-(the defaults are the recipe of the bundled CPU-trained ``model_cards/abpn-x3``: that command,
-82 minutes on two CPU cores, gave Set5 33.75 and Set14 29.85 dB x3).
+Say what is trained with ``--model NAME``, a registered variant (``hubsr models``): it gives
+the architecture, its arguments and the scale. ``--arch`` with ``--model-args`` is only for a
+model no variant describes (x3 unless ``--scale`` says otherwise); with neither, ``--scale N``
+trains ``abpn-xN``. Every run writes the settings that made it to ``train_config.json``; the
+bundled models' are ``model_cards/*/train_config.json``, and their cards give the results.
 
-One script, top to bottom: settings, data, model, optimizer, a pure learning-rate schedule, one
-loop with evaluation on Set5 and an atomic checkpoint every ``eval_every`` steps, then the model
-folder (EMA weights of the best Set5 step), its card, metrics and training curve. Nothing here
-knows how many processes run it: each process draws its own patches, Accelerate averages the
-gradients. Set5 is the only set used for selection; Set14 is measured once, at the end.
+One script, top to bottom: the settings, then ``main()``, a list of phases (data, model and
+optimizers, output folder, the loop with evaluation on Set5 and an atomic checkpoint every
+``eval_every`` steps, the final evaluation, the model folder: EMA weights of the best Set5
+step, its card, metrics and training curve), then the phases themselves and their tools.
+Nothing here knows how many processes run it: each process draws its own patches, Accelerate
+averages the gradients. Set5 is the only set used for selection; the test sets are measured
+once, at the end.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,17 +38,17 @@ from accelerate.utils import gather_object, set_seed
 from safetensors.torch import load_file, save_file
 from timm.utils import ModelEmaV3
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # training/ is a folder of scripts
+import hubsr
+from hubsr.atomic import atomic_file, atomic_folder, partial_folder, swap_in
+from hubsr.cards import write_card
+from hubsr.degradations import DEGRADATIONS, degrade
+from hubsr.precision import default_amp_dtype
+from hubsr.protocol import make_lr, modcrop, score
+from hubsr.record import TrainSummary, code_version
+from hubsr.registry import Variant
 
-import hubsr  # noqa: E402
-from hubsr.atomic import atomic_file, atomic_folder, partial_folder, swap_in  # noqa: E402
-from hubsr.cards import write_card  # noqa: E402
-from hubsr.degradations import DEGRADATIONS, degrade  # noqa: E402
-from hubsr.precision import default_amp_dtype  # noqa: E402
-from hubsr.protocol import make_lr, modcrop, score  # noqa: E402
-from hubsr.record import TrainSummary, code_version  # noqa: E402
-
-from data import (  # noqa: E402
+from curve import plot_curve
+from data import (
     PairSampler,
     build_dataset,
     cached_pyramid,
@@ -51,20 +56,22 @@ from data import (  # noqa: E402
     load_rgb_images,
     to_rgb_uint8,
 )
-from degrade import RECIPES, degrade_batch  # noqa: E402
-from distill import (  # noqa: E402
+from degrade import RECIPES, PhotoRecipe, degrade_batch
+from distill import (
     TEACHER_ON,
     TEACHER_TTA,
     cached_teacher_images,
     teacher_target,
     weights_digest,
 )
-from muon import ConvMuon  # noqa: E402
-from report import plot_curve  # noqa: E402
+from muon import ConvMuon
 
 REPO = Path(__file__).resolve().parent.parent
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 PIXEL_PATHS = ("linear_skip.",)  # parameters that map pixels to pixels: AdamW, never Muon
+DEFAULT_MODEL = "abpn-x{scale}"  # what a run that names no model trains
+# The scripts a run copies into its output folder, beside the model folder's artifacts.
+RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py")
 
 
 def opt(default, help: str):
@@ -73,21 +80,27 @@ def opt(default, help: str):
 
 @dataclass
 class Settings:
-    # What to train: a variant (hubsr models), optionally overridden
+    """Every setting of a run, each a command-line flag (``--model-args`` for ``model_args``);
+    written to ``train_config.json``, from which the same run can be made again."""
+
+    # What to train: a registered variant, or an architecture with arguments
     model: str = opt(
         "",
-        "variant to train (hubsr models), e.g. edsr-x2: architecture, arguments and scale "
-        "(empty: abpn-x{scale}, the CPU recipe, ABPN 64 channels 7 convolutions)",
+        "what to train: a registered variant (hubsr models), e.g. edsr-x2, which sets the "
+        "architecture, its arguments and the scale (empty: abpn-x{scale}, ABPN with 64 "
+        "channels and 7 convolutions)",
     )
     arch: str = opt(
         "",
-        "override only: another architecture than --model's, from its own defaults "
-        "(empty: --model's)",
+        "for a model no variant describes: its architecture, built from its defaults and "
+        "--model-args (with --model it may only repeat the variant's)",
     )
     model_args: str = opt(
-        "", "override only: JSON of constructor arguments that replace --model's (not scale)"
+        "", "JSON of constructor arguments (not scale) that replace the variant's or --arch's"
     )
-    scale: int = opt(0, "super-resolution factor (0: --model's, else 3; must agree with --model)")
+    scale: int = opt(
+        0, "super-resolution factor: --model's; without --model, abpn-x{scale} or --arch's (3)"
+    )
     init_from: str = opt(
         "", "model folder whose weights start the run (a warm start from a model trained here)"
     )
@@ -138,8 +151,8 @@ class Settings:
     )
     degrade: str = opt(
         "none",
-        "none (the protocol's clean LR) or photo (random lens blur, down-scaling kernel, noise "
-        "and JPEG on every patch: training/degrade.py)",
+        "none (the protocol's clean LR) or a recipe of training/degrade.py that degrades every "
+        f"patch (random lens blur, down-scaling kernel, noise and JPEG): {', '.join(RECIPES)}",
     )
     eval_degradations: str = opt(
         "clean",
@@ -184,58 +197,79 @@ class Settings:
     )
     stop_at: int = opt(0, "die like a killed process right after this step's checkpoint (tests)")
 
-    DEFAULT_MODEL = "abpn-x{scale}"  # not a setting: what an empty --model trains
-
     def __post_init__(self):
-        """Resolve what is trained: the variant gives architecture, arguments and scale, then
-        --arch/--model-args override them. The fields then hold the result (train_config.json
-        rebuilds the same model); a contradiction stops the run before any work."""
-        try:
-            overrides = json.loads(self.model_args or "{}")
-        except json.JSONDecodeError as error:
-            raise SystemExit(f"--model-args is not JSON: {error}") from None
-        if not isinstance(overrides, dict):
-            raise SystemExit(f"--model-args must be a JSON object, got {self.model_args}")
-        name, args, scale = self.model, {}, self.scale or 3
-        default_arch = self.DEFAULT_MODEL.split("-")[0]
-        if not name and self.arch in ("", default_arch):
-            name = self.DEFAULT_MODEL.format(scale=scale)
-        if name:
-            try:
-                variant = hubsr.get_variant(name)
-            except hubsr.HubSRError as error:
-                flag = f"--model {name}" if self.model else f"--scale {scale} (model {name})"
-                raise SystemExit(f"{flag}: {error}") from None
-            if self.arch and self.arch != variant.architecture:
-                raise SystemExit(
-                    f"--arch {self.arch} contradicts --model {name}, a {variant.architecture} "
-                    "model; leave one out"
-                )
-            if self.scale and self.scale != variant.scale:
-                same = [
-                    v
-                    for v in hubsr.list_variants()
-                    if hubsr.get_variant(v).architecture == variant.architecture
-                    and hubsr.get_variant(v).scale == self.scale
-                ]
-                offer = (
-                    f"x{self.scale} {variant.architecture} variants: {', '.join(same)}"
-                    if same
-                    else f"or --arch {variant.architecture} --scale {self.scale} without --model"
-                )
-                raise SystemExit(
-                    f"--scale {self.scale} contradicts --model {name}, which is "
-                    f"x{variant.scale}; leave out --scale, or pick another --model ({offer})"
-                )
-            args = {k: v for k, v in variant.args.items() if k != "scale"}
-            self.arch, scale = variant.architecture, variant.scale
-        if overrides.pop("scale", scale) != scale:
-            raise SystemExit(f"--model-args sets another scale than x{scale}: use --scale")
-        self.model, self.scale = name, scale
-        self.model_args = json.dumps({**args, **overrides})
+        # The fields then hold what is trained, so that train_config.json rebuilds that model.
+        self.model, self.arch, self.model_args, self.scale = resolve_model(
+            self.model, self.arch, self.model_args, self.scale
+        )
+
+
+def resolve_model(model: str, arch: str, model_args: str, scale: int) -> tuple[str, str, str, int]:
+    """``(model, arch, model_args, scale)`` as trained, from the flags that say it: the variant
+    ``model`` (or the default one) with ``model_args`` replacing some of its arguments, or
+    ``arch`` from its defaults with ``model_args``. A contradiction stops the run here, before
+    any work, with a line that says which flag to leave out."""
+    overrides = model_args_object(model_args)
+    variant = variant_to_train(model, arch, scale)
+    if variant is None:  # something new: --arch and --model-args alone
+        name, args, scale = "", {}, scale or 3
+    else:
+        name, arch, scale = variant.name, variant.architecture, variant.scale
+        args = {k: v for k, v in variant.args.items() if k != "scale"}
+    if overrides.pop("scale", scale) != scale:
+        raise SystemExit(f"--model-args sets another scale than x{scale}: use --scale")
+    return name, arch, json.dumps({**args, **overrides}), scale
+
+
+def model_args_object(text: str) -> dict:
+    try:
+        args = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--model-args is not JSON: {error}") from None
+    if not isinstance(args, dict):
+        raise SystemExit(f"--model-args must be a JSON object, got {text}")
+    return args
+
+
+def variant_to_train(model: str, arch: str, scale: int) -> Variant | None:
+    """The variant ``--model`` names, or with no ``--model`` and no other ``--arch`` the default
+    one at ``--scale``; None for an ``--arch`` that no variant stands for. ``--arch`` and
+    ``--scale`` beside ``--model`` must agree with it."""
+    name = model
+    if not name and arch in ("", DEFAULT_MODEL.split("-")[0]):
+        name = DEFAULT_MODEL.format(scale=scale or 3)
+    if not name:
+        return None
+    try:
+        variant = hubsr.get_variant(name)
+    except hubsr.HubSRError as error:
+        flag = f"--model {name}" if model else f"--scale {scale or 3} (model {name})"
+        raise SystemExit(f"{flag}: {error}") from None
+    if arch and arch != variant.architecture:
+        raise SystemExit(
+            f"--arch {arch} contradicts --model {name}, a {variant.architecture} model; "
+            "leave one out"
+        )
+    if scale and scale != variant.scale:
+        same = [
+            other.name
+            for other in map(hubsr.get_variant, hubsr.list_variants())
+            if other.architecture == variant.architecture and other.scale == scale
+        ]
+        offer = (
+            f"x{scale} {variant.architecture} variants: {', '.join(same)}"
+            if same
+            else f"or --arch {variant.architecture} --scale {scale} without --model"
+        )
+        raise SystemExit(
+            f"--scale {scale} contradicts --model {name}, which is x{variant.scale}; "
+            f"leave out --scale, or pick another --model ({offer})"
+        )
+    return variant
 
 
 def parse_settings(argv=None) -> Settings:
+    """The settings from the command line; a bad one stops here, with one line, before any work."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for f in dataclasses.fields(Settings):
         flag = "--" + f.name.replace("_", "-")
@@ -245,44 +279,474 @@ def parse_settings(argv=None) -> Settings:
             parser.add_argument(flag, type=type(f.default), default=f.default)
         parser._actions[-1].help = f.metadata["help"] + " (default: %(default)s)"
     settings = Settings(**vars(parser.parse_args(argv)))
-    if settings.steps <= 0 and settings.minutes <= 0:
-        parser.error("give a length: --steps N and/or --minutes M")
-    if settings.loss not in LOSSES:
-        parser.error(f"--loss must be one of {', '.join(LOSSES)}, got {settings.loss!r}")
-    if settings.detail_oversample < 1:
-        parser.error(f"--detail-oversample must be 1 or more, got {settings.detail_oversample}")
-    if settings.optimizer not in ("adamw", "muon"):
-        parser.error(f"--optimizer must be adamw or muon, got {settings.optimizer!r}")
-    if not 0.0 <= settings.distill_weight <= 1.0:
-        parser.error(f"--distill-weight is a share in [0, 1], got {settings.distill_weight}")
-    if settings.teacher_tta not in TEACHER_TTA:
-        parser.error(
-            f"--teacher-tta must be one of {', '.join(TEACHER_TTA)}, got {settings.teacher_tta!r}"
-        )
-    if settings.teacher_on not in TEACHER_ON:
-        parser.error(
-            f"--teacher-on must be one of {', '.join(TEACHER_ON)}, got {settings.teacher_on!r}"
-        )
-    if settings.teacher_on == "images" and settings.teacher_tta == "random":
-        parser.error(
-            "--teacher-on images computes the teacher's SR once per image: use --teacher-tta x8 "
-            "(its self-ensemble) or none; random draws a view per batch"
-        )
-    if settings.degrade not in RECIPES:
-        parser.error(f"--degrade must be one of {', '.join(RECIPES)}, got {settings.degrade!r}")
-    if settings.degrade != "none" and settings.teacher:
-        parser.error("--teacher sees the LR patches; it is not combined with --degrade")
-    unknown = set(settings.eval_degradations.split(",")) - set(DEGRADATIONS)
-    if unknown or not settings.eval_degradations:
-        parser.error(
-            f"--eval-degradations takes names from {', '.join(DEGRADATIONS)}, "
-            f"got {settings.eval_degradations!r}"
-        )
-    if not 0.0 <= settings.l2_tail < 1.0:
-        parser.error(f"--l2-tail is a fraction of training in [0, 1), got {settings.l2_tail}")
+    for problem in setting_problems(settings):
+        parser.error(problem)
     return settings
 
 
+def setting_problems(s: Settings) -> Iterator[str]:
+    """What is wrong with the settings, each in one line that says what is accepted."""
+    if s.steps <= 0 and s.minutes <= 0:
+        yield "give a length: --steps N and/or --minutes M"
+    if s.loss not in LOSSES:
+        yield f"--loss must be one of {', '.join(LOSSES)}, got {s.loss!r}"
+    if s.detail_oversample < 1:
+        yield f"--detail-oversample must be 1 or more, got {s.detail_oversample}"
+    if s.optimizer not in ("adamw", "muon"):
+        yield f"--optimizer must be adamw or muon, got {s.optimizer!r}"
+    if not 0.0 <= s.distill_weight <= 1.0:
+        yield f"--distill-weight is a share in [0, 1], got {s.distill_weight}"
+    if s.teacher_tta not in TEACHER_TTA:
+        yield f"--teacher-tta must be one of {', '.join(TEACHER_TTA)}, got {s.teacher_tta!r}"
+    if s.teacher_on not in TEACHER_ON:
+        yield f"--teacher-on must be one of {', '.join(TEACHER_ON)}, got {s.teacher_on!r}"
+    if s.teacher_on == "images" and s.teacher_tta == "random":
+        yield (
+            "--teacher-on images computes the teacher's SR once per image: use --teacher-tta x8 "
+            "(its self-ensemble) or none; random draws a view per batch"
+        )
+    if s.degrade not in RECIPES:
+        yield f"--degrade must be one of {', '.join(RECIPES)}, got {s.degrade!r}"
+    if s.degrade != "none" and s.teacher:
+        yield "--teacher sees the LR patches; it is not combined with --degrade"
+    unknown = set(s.eval_degradations.split(",")) - set(DEGRADATIONS)
+    if unknown or not s.eval_degradations:
+        yield (
+            f"--eval-degradations takes names from {', '.join(DEGRADATIONS)}, "
+            f"got {s.eval_degradations!r}"
+        )
+    if not 0.0 <= s.l2_tail < 1.0:
+        yield f"--l2-tail is a fraction of training in [0, 1), got {s.l2_tail}"
+
+
+def main(argv=None) -> None:
+    """Train one model, phase by phase; each phase is a function below, in this order."""
+    s = parse_settings(argv)
+    code = code_version(REPO)  # read now, not at the end: the checkout may change meanwhile
+    accelerator = start_accelerator(s)
+    teacher = None
+    if s.teacher:  # loaded before any work: a teacher that does not fit stops the run at once
+        teacher = load_teacher(s.teacher, s.scale, accelerator.device, s.channels_last)
+    data = prepare_data(s, accelerator, teacher)
+    if data is None:  # --prepare-data: the caches were the whole job
+        return
+    resuming = s.resume and checkpoint_folder(s).is_dir()
+    trainee = build_model(s, accelerator, warm_start=not resuming)
+    open_output(s, accelerator, trainee.state, resuming)
+    train(s, accelerator, data, trainee)
+    results = final_evaluation(s, accelerator, data.eval_sets)
+    if accelerator.is_main_process:
+        write_model_folder(s, accelerator, trainee, results, code)
+    accelerator.end_training()
+
+
+# -- the phases, in the order main() runs them ----------------------------------------------------
+def start_accelerator(s: Settings) -> Accelerator:
+    """Accelerate for this machine, threads and seed set. Without a GPU it is asked for the CPU,
+    so that several processes run as MULTI_CPU (gloo)."""
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    precision = resolve_precision(s.mixed_precision)
+    no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
+    accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)
+    torch.backends.cudnn.benchmark = True  # patch shapes are fixed: pick the fastest kernels once
+    set_seed(s.seed)
+    return accelerator
+
+
+@dataclass
+class Data:
+    """What the loop and the evaluations draw from."""
+
+    sampler: PairSampler  # (LR, HR[, teacher's SR]) patch pairs of the training pyramid
+    eval_sets: dict[str, list]  # Set5 (--eval-dir) once per --eval-degradations name
+    recipe: PhotoRecipe | None  # the --degrade recipe applied to every batch; None: clean LR
+    teacher: torch.nn.Module | None  # run on every batch; None: no teacher, or cut with patches
+
+
+def prepare_data(s: Settings, accelerator, teacher) -> Data | None:
+    """The HR images' dataset and their down-scaled pyramid, cached on disk (one process builds
+    them, the others reuse them), with --teacher-on images the teacher's SR of each pyramid
+    image too; then the patch sampler and the selection sets. None with --prepare-data, which
+    stops once the caches are built."""
+    factors = [float(f) for f in s.scale_aug.split(",") if f]
+    with accelerator.main_process_first():
+        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
+        images = [to_rgb_uint8(row["image"]) for row in dataset]
+        # The dataset's folder is named by the images' content; the pyramid file by the rest.
+        dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
+        pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
+        workers = s.workers or min(8, os.cpu_count() or 1)
+        pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
+        targets, caches = None, [pyramid_file.name]
+        if teacher is not None and s.teacher_on == "images":
+            # Named by the pyramid, the teacher's weights and its ensemble: any change rebuilds.
+            targets_file = pyramid_file.with_name(
+                f"{pyramid_file.stem}-teacher-{weights_digest(teacher)}-{s.teacher_tta}.npz"
+            )
+            targets = cached_teacher_images(teacher, pyramid, s.teacher_tta, targets_file)
+            teacher = None  # its work is done: the sampler cuts its SR with the HR patches
+            caches.append(targets_file.name)
+    if s.prepare_data:
+        accelerator.print(f"data caches ready: {dataset_dir}, {', '.join(caches)}")
+        return None
+    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device, targets=targets)
+    eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
+    eval_sets = degraded_sets(eval_pairs, s.eval_degradations.split(","))
+    accelerator.print(
+        f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
+        f"{accelerator.num_processes} process(es) on {accelerator.device}, "
+        f"precision {accelerator.mixed_precision}"
+    )
+    return Data(sampler, eval_sets, RECIPES[s.degrade], teacher)
+
+
+@dataclass
+class Trainee:
+    """The model and what updates it, as Accelerate prepared them."""
+
+    model: torch.nn.Module  # as prepared (wrapped for several processes)
+    raw_model: torch.nn.Module  # the plain module: the EMA follows it
+    forward: Callable  # the model, or its torch.compile
+    optimizers: list[torch.optim.Optimizer]
+    ema: ModelEmaV3  # its .module is what is evaluated and saved
+    state: TrainState
+    model_args: dict  # the constructor's arguments, scale included
+    params: int
+
+
+def build_model(s: Settings, accelerator, warm_start: bool) -> Trainee:
+    """The model the settings name, from --init-from's weights when ``warm_start`` (a resumed
+    run's checkpoint holds them instead), its optimizers and EMA, prepared by Accelerate and,
+    with the training state, registered for checkpointing."""
+    model_args = {**json.loads(s.model_args), "scale": s.scale}
+    model = hubsr.get_architecture(s.arch)(**model_args)
+    if s.init_from and warm_start:
+        skip = tuple(prefix for prefix in s.init_skip.split(",") if prefix)
+        fresh = load_warm_start(model, Path(s.init_from), skip)
+        accelerator.print(
+            f"weights from {s.init_from} (warm start)"
+            + (f"; freshly initialised: {', '.join(fresh)}" if fresh else "")
+        )
+    params = sum(p.numel() for p in model.parameters())
+    if s.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizers = make_optimizers(model, s, fused=accelerator.device.type == "cuda")
+    model, *optimizers = accelerator.prepare(model, *optimizers)
+    raw_model = accelerator.unwrap_model(model)
+    ema = ModelEmaV3(raw_model, decay=s.ema, use_warmup=True)
+    forward = torch.compile(model) if s.compile else model
+    state = TrainState()
+    accelerator.register_for_checkpointing(ema, state)
+    return Trainee(model, raw_model, forward, optimizers, ema, state, model_args, params)
+
+
+def open_output(s: Settings, accelerator, state: TrainState, resuming: bool) -> None:
+    """A fresh run refuses an output folder that holds anything, then starts it with its
+    settings, its code and an empty log; a resumed run loads the checkpoint (model, EMA,
+    optimizers, RNG, TrainState) and forgets the log lines of the steps it will redo."""
+    out = Path(s.output)
+    if not resuming and out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty; pass --resume or choose another --output")
+    accelerator.wait_for_everyone()  # every process has looked before anything is written
+    if resuming:
+        accelerator.load_state(str(checkpoint_folder(s)))
+        accelerator.print(f"resumed from {checkpoint_folder(s)} at step {state.step}")
+        if accelerator.is_main_process:
+            lines = (out / "metrics.jsonl").read_text().splitlines()
+            kept = [x for x in lines if x.strip() and json.loads(x)["step"] <= state.step]
+            (out / "metrics.jsonl").write_text("".join(line + "\n" for line in kept))
+    elif accelerator.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(s), indent=2))
+        (out / "code").mkdir()  # not among the model folder's artifacts (hubsr.record.ARTIFACTS)
+        for script in RUN_CODE:
+            shutil.copy2(Path(__file__).with_name(script), out / "code" / script)
+        (out / "metrics.jsonl").write_text("")
+    accelerator.wait_for_everyone()
+
+
+def train(s: Settings, accelerator, data: Data, trainee: Trainee) -> None:
+    """The loop, until --steps or --minutes run out (the schedule follows whichever ends first):
+    a step per batch; every ``log_every`` steps a log line; every ``eval_every`` steps and at
+    the end, Set5 and a checkpoint; at the end, the last EMA weights in ``output/last``. Only
+    the steps are timed: snapshots, evaluation and logging stay outside the clock."""
+    state, out = trainee.state, Path(s.output)
+    generator = patch_generator(s, accelerator, state)
+    log = LogWindow(accelerator, state)
+    snapshots = SnapshotTimer(s.snapshot_every, state)
+    clock = Clock(accelerator, state)
+    trainee.model.train()
+    while progress(state, s) < 1.0:
+        lr = get_lr(progress(state, s), s)
+        for optimizer in trainee.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
+        loss_fn = LOSSES["l2" if progress(state, s) >= 1.0 - s.l2_tail else s.loss]
+        loss, lr_batch = train_step(s, accelerator, data, trainee, loss_fn, generator)
+        log.add(loss)
+        if state.step % 10 == 0:
+            clock.sync()
+            if snapshots.due():
+                if accelerator.is_main_process:
+                    save_snapshot(trainee.ema.module, out / "snapshots", state)
+                clock.restart()
+        at_eval = state.step % s.eval_every == 0
+        if state.step % s.log_every == 0 or at_eval or progress(state, s) >= 1.0:
+            clock.sync()
+            record, line = log.close(s, lr, loss_fn)
+            if at_eval or progress(state, s) >= 1.0:
+                generator = patch_generator(s, accelerator, state)
+                evaluate_and_checkpoint(
+                    trainee, lr_batch, data.eval_sets, s, accelerator, record, line
+                )
+            else:
+                log_metrics(accelerator, out, record, line)
+            clock.restart()
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        atomic_save_model(trainee.ema.module, out / "last")
+    accelerator.wait_for_everyone()
+
+
+def train_step(s: Settings, accelerator, data: Data, trainee: Trainee, loss_fn, generator):
+    """One optimisation step on a fresh batch; returns its (detached) loss and LR batch."""
+    # (lr, hr), or (lr, hr, the teacher's SR) with --teacher-on images
+    drawn = data.sampler.sample(s.batch * s.detail_oversample, generator)
+    if s.detail_oversample > 1:
+        drawn = keep_detailed(s.batch, *drawn)
+    lr_batch, hr_batch = drawn[:2]
+    if data.recipe is not None:  # after keep_detailed: rank patches by content, not by noise
+        lr_batch = degrade_batch(hr_batch, lr_batch, s.scale, data.recipe, generator)
+    if s.channels_last:
+        lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
+    sr_batch = trainee.forward(lr_batch).float()
+    loss = loss_fn(sr_batch, hr_batch)
+    if s.teacher:  # the teacher's output is a target without the HR image's noise
+        if data.teacher is None:  # --teacher-on images: cut from its SR of the whole image
+            taught = drawn[2]
+        else:
+            with torch.no_grad(), accelerator.autocast():
+                taught = teacher_target(data.teacher, lr_batch, s.teacher_tta, generator).float()
+        w = s.distill_weight
+        loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
+    accelerator.backward(loss)
+    if s.grad_clip > 0:
+        accelerator.clip_grad_norm_(trainee.model.parameters(), s.grad_clip)
+    for optimizer in trainee.optimizers:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    trainee.ema.update(trainee.raw_model, step=trainee.state.step)
+    trainee.state.step += 1
+    return loss.detach(), lr_batch
+
+
+def final_evaluation(s: Settings, accelerator, eval_sets: dict[str, list]) -> dict[str, dict]:
+    """The best Set5 step's EMA weights (``output/best``) on Set5 and each --test-dirs set, once
+    per --eval-degradations name (``set5`` clean, ``set5-jpeg50`` degraded): the card's numbers."""
+    best = hubsr.HubSR.from_pretrained(Path(s.output) / "best", map_location=accelerator.device)
+    sets = {"set5": eval_sets}
+    for folder in split_dirs(s.test_dirs):
+        pairs = benchmark_pairs(folder, s.scale)
+        sets[folder.name.lower()] = degraded_sets(pairs, s.eval_degradations.split(","))
+    results = {}
+    for set_name, by_degradation in sets.items():
+        for d, pairs in by_degradation.items():
+            key = set_name if d == "clean" else f"{set_name}-{d}"
+            results[key] = evaluate(best, pairs, s.scale, accelerator)
+    return results
+
+
+def write_model_folder(s: Settings, accelerator, trainee: Trainee, results, code: dict) -> None:
+    """The output folder as a model folder: the best weights and config, the run's summary
+    (``train_summary.json``), the training curve and the card (``hubsr card`` adds more)."""
+    out = Path(s.output)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy2(out / "best" / name, out / name)
+    state = trainee.state
+    summary = TrainSummary(
+        arch=s.arch,
+        model_args=trainee.model_args,
+        params=trainee.params,
+        best_step=state.best_step,
+        steps=state.step,
+        train_seconds=state.elapsed,
+        device=torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        processes=accelerator.num_processes,
+        mixed_precision=accelerator.mixed_precision,
+        init_from=s.init_from or None,  # a warm start adds that model's training
+        init_skip=s.init_skip or None,
+        teacher=s.teacher or None,
+        distill_weight=s.distill_weight if s.teacher else None,
+        teacher_tta=s.teacher_tta if s.teacher else None,
+        teacher_on=s.teacher_on if s.teacher else None,
+        torch=torch.__version__,
+        results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in results.items()},
+        **code,
+    )
+    (out / "train_summary.json").write_text(summary.to_json())
+    plot_curve(out / "metrics.jsonl", out / "training_curve.png")
+    write_card(out, train_summary=summary)
+    accelerator.print(json.dumps(summary.results))
+
+
+# -- the loop's tools -----------------------------------------------------------------------------
+class TrainState:
+    """Step, training seconds and best Set5 score: checkpointed with the model."""
+
+    def __init__(self):
+        self.step, self.elapsed, self.best_psnr, self.best_step = 0, 0.0, -1.0, 0
+
+    def state_dict(self):
+        return dict(vars(self))
+
+    def load_state_dict(self, state):
+        vars(self).update(state)
+
+
+def progress(state: TrainState, s: Settings) -> float:
+    """How far training is, from 0 to 1: by steps or by training minutes, whichever is further."""
+    by_steps = state.step / s.steps if s.steps > 0 else 0.0
+    by_time = state.elapsed / (60 * s.minutes) if s.minutes > 0 else 0.0
+    return max(by_steps, by_time)
+
+
+def get_lr(progress: float, s: Settings) -> float:
+    """Linear warm-up, then cosine decay from ``s.lr`` to ``s.min_lr * s.lr``."""
+    if progress < s.warmup:
+        return s.lr * (progress + 1e-3) / s.warmup
+    t = min(1.0, (progress - s.warmup) / max(1e-8, 1 - s.warmup))
+    return s.lr * (s.min_lr + (1 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def patch_generator(s: Settings, accelerator, state: TrainState) -> torch.Generator:
+    """The patch-drawing stream from this step on, one per process. The loop asks for a new one
+    at every checkpoint, so a resumed run draws the same patches as an uninterrupted one."""
+    return torch.Generator().manual_seed(
+        s.seed * 100003 + accelerator.process_index * 7919 + state.step
+    )
+
+
+class Clock:
+    """Training seconds, kept in ``state.elapsed``: :meth:`sync` adds the time since the last
+    mark (all processes agree on the slowest), :meth:`restart` leaves out what ran since."""
+
+    def __init__(self, accelerator, state: TrainState):
+        self.accelerator, self.state, self.mark = accelerator, state, time.perf_counter()
+
+    def sync(self) -> None:
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        delta = torch.tensor(now - self.mark, device=self.accelerator.device)
+        self.state.elapsed += float(self.accelerator.reduce(delta, reduction="max"))
+        self.mark = now
+
+    def restart(self) -> None:
+        self.mark = time.perf_counter()
+
+
+class SnapshotTimer:
+    """When the next ``--snapshot-every`` EMA snapshot is due, in training seconds."""
+
+    def __init__(self, every: float, state: TrainState):
+        self.every, self.state = every, state
+        self.next = self._after_now() if every else 0.0
+
+    def _after_now(self) -> float:
+        return (self.state.elapsed // self.every + 1) * self.every
+
+    def due(self) -> bool:
+        """True once per interval, when the clock has passed it (then the next one is set)."""
+        if self.every <= 0 or self.state.elapsed < self.next:
+            return False
+        self.next = self._after_now()
+        return True
+
+
+class LogWindow:
+    """The steps since the last log line: their summed loss and, since the start, how many
+    losses were not finite, kept on the device (no synchronisation per step)."""
+
+    def __init__(self, accelerator, state: TrainState):
+        self.accelerator, self.state = accelerator, state
+        self.loss = torch.zeros((), device=accelerator.device)
+        self.nonfinite = torch.zeros((), device=accelerator.device)
+        self.start_step, self.start_time = state.step, state.elapsed
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.nonfinite += (~torch.isfinite(loss)).float()
+        self.loss += loss
+
+    def close(self, s: Settings, lr: float, loss_fn) -> tuple[dict, str]:
+        """The window's ``metrics.jsonl`` record and greppable log line, then a new window; a
+        stop (the last good checkpoint named) if any loss so far was not finite."""
+        state, accelerator = self.state, self.accelerator
+        if float(accelerator.reduce(self.nonfinite, reduction="sum")) > 0:
+            raise SystemExit(
+                f"step {state.step}: the loss is NaN or infinite (lr {lr:.2e}); stopping. "
+                f"The last good checkpoint is {checkpoint_folder(s)} (resume with --resume, "
+                "e.g. with a lower --lr)."
+            )
+        steps = state.step - self.start_step
+        mean_loss = float(accelerator.reduce(self.loss, reduction="mean")) / steps
+        its = steps / max(1e-9, state.elapsed - self.start_time)
+        record = {"step": state.step, "loss": mean_loss, "loss_fn": loss_fn.__name__, "lr": lr}
+        record["it_s"] = its
+        record["img_s"] = its * s.batch * accelerator.num_processes
+        record["elapsed_s"] = state.elapsed
+        done = max(progress(state, s), 1e-9)
+        total = s.steps if s.steps > 0 else f"~{state.step / done:.0f}"
+        left = max(0.0, 1 - progress(state, s)) * (state.elapsed / done)
+        line = (
+            f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f} "
+            f"eta:{left / 60:.0f}m time:{state.elapsed:.0f}s"
+        )
+        self.loss.zero_()
+        self.start_step, self.start_time = state.step, state.elapsed
+        return record, line
+
+
+def log_metrics(accelerator: Accelerator, out: Path, record: dict, line: str) -> None:
+    """One greppable log line on stdout and one JSON line in ``out/metrics.jsonl``."""
+    accelerator.print(line, flush=True)
+    if accelerator.is_main_process:
+        with open(out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def evaluate_and_checkpoint(
+    trainee: Trainee, batch, eval_sets, s: Settings, accelerator, record: dict, line: str
+) -> None:
+    """What every ``eval_every`` steps (and the last step) does: Set5 on the EMA weights by the
+    library's protocol (the mean over ``--eval-degradations``), the best-so-far model folder,
+    the replica check, the log line, then the full checkpoint. ``--stop-at`` (tests) dies here,
+    right after the checkpoint."""
+    state, ema_model = trainee.state, trainee.ema.module
+    ema_model.eval()
+    result = evaluate_degraded(ema_model, eval_sets, s.scale, accelerator)
+    record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
+    if len(eval_sets) > 1:
+        for d, r in result["by_degradation"].items():
+            record[f"set5_{d}_psnr"] = r["psnr"]
+    if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
+        state.best_psnr, state.best_step = result["psnr"], state.step
+        if accelerator.is_main_process:
+            atomic_save_model(ema_model, Path(s.output) / "best")
+    record.update(replica_check(trainee.raw_model, batch, accelerator))
+    log_metrics(accelerator, Path(s.output), record, f"{line} set5:{result['psnr']:.2f}")
+    save_checkpoint(accelerator, checkpoint_folder(s))
+    if state.step == s.stop_at:
+        accelerator.print(f"--stop-at {s.stop_at}: exiting without cleanup", flush=True)
+        os._exit(1)
+
+
+def checkpoint_folder(s: Settings) -> Path:
+    return Path(s.output) / "checkpoint"
+
+
+# -- settings, data, model and saving tools -------------------------------------------------------
 def resolve_precision(mixed_precision: str) -> str:
     """Accelerate's ``mixed_precision`` for ``--mixed-precision``: ``auto`` is bf16 on CUDA and
     on a CPU with bf16 matrix units (there it trains ~2-4x faster), float32 (``no``) elsewhere."""
@@ -293,14 +757,6 @@ def resolve_precision(mixed_precision: str) -> str:
     else:
         device = torch.device("mps" if torch.backends.mps.is_available() else "cpu")
     return "bf16" if default_amp_dtype(device, bf16_safe=True) is torch.bfloat16 else "no"
-
-
-def get_lr(progress: float, s: Settings) -> float:
-    """Linear warm-up, then cosine decay from ``s.lr`` to ``s.min_lr * s.lr``."""
-    if progress < s.warmup:
-        return s.lr * (progress + 1e-3) / s.warmup
-    t = min(1.0, (progress - s.warmup) / max(1e-8, 1 - s.warmup))
-    return s.lr * (s.min_lr + (1 - s.min_lr) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimizer]:
@@ -325,19 +781,6 @@ def make_optimizers(model, s: Settings, fused: bool) -> list[torch.optim.Optimiz
     if not muon_params:
         return [adamw]
     return [adamw, ConvMuon(muon_params, lr=s.lr, rms=0.2 * s.muon_scale)]
-
-
-class TrainState:
-    """Step, training seconds and best Set5 score: checkpointed with the model."""
-
-    def __init__(self):
-        self.step, self.elapsed, self.best_psnr, self.best_step = 0, 0.0, -1.0, 0
-
-    def state_dict(self):
-        return dict(vars(self))
-
-    def load_state_dict(self, state):
-        vars(self).update(state)
 
 
 def split_dirs(text: str) -> list[Path]:
@@ -417,9 +860,9 @@ def load_warm_start(model, folder: Path, skip: tuple[str, ...] = ()) -> list[str
     return skipped
 
 
-def load_teacher(spec: str, scale: int, device) -> torch.nn.Module:
-    """The frozen ``--teacher`` model, in eval mode; a clear stop for one that does not load or
-    upscales by another factor than the run."""
+def load_teacher(spec: str, scale: int, device, channels_last: bool = False) -> torch.nn.Module:
+    """The frozen ``--teacher`` model, in eval mode (and the batches' memory format); a clear
+    stop for one that does not load or upscales by another factor than the run."""
     try:
         teacher = hubsr.HubSR.from_pretrained(spec, map_location=device)
     except hubsr.HubSRError as error:
@@ -429,7 +872,8 @@ def load_teacher(spec: str, scale: int, device) -> torch.nn.Module:
             f"--teacher {spec} upscales x{teacher.scale}, but the run trains x{scale}: "
             "the teacher must have the run's scale"
         )
-    return teacher.eval().requires_grad_(False)
+    teacher = teacher.eval().requires_grad_(False)
+    return teacher.to(memory_format=torch.channels_last) if channels_last else teacher
 
 
 def atomic_save_model(model, folder: Path) -> None:
@@ -437,293 +881,6 @@ def atomic_save_model(model, folder: Path) -> None:
     with atomic_folder(folder) as partial:
         model.save_pretrained(partial)
         (partial / "README.md").unlink(missing_ok=True)  # the real card is written at the end
-
-
-def main(argv=None) -> None:
-    s = parse_settings(argv)
-    # Read now, not at the end: the checkout may change while a long run trains.
-    code = code_version(REPO)  # git commit, hash of uncommitted changes, hubsr version
-    if s.threads:
-        torch.set_num_threads(s.threads)
-    precision = resolve_precision(s.mixed_precision)
-    # Without an accelerator, say so: Accelerate then runs several processes as MULTI_CPU (gloo).
-    no_accelerator = not (torch.cuda.is_available() or torch.backends.mps.is_available())
-    accelerator = Accelerator(mixed_precision=precision, cpu=no_accelerator)
-    torch.backends.cudnn.benchmark = True  # patch shapes are fixed: pick the fastest kernels once
-    out = Path(s.output)
-    ckpt_dir = out / "checkpoint"
-    set_seed(s.seed)
-    # Loaded before any work, so that a teacher that does not fit stops the run at once.
-    teacher = load_teacher(s.teacher, s.scale, accelerator.device) if s.teacher else None
-    if teacher is not None and s.channels_last:
-        teacher = teacher.to(memory_format=torch.channels_last)
-
-    # -- data ------------------------------------------------------------------------------------
-    factors = [float(f) for f in s.scale_aug.split(",") if f]
-    with accelerator.main_process_first():  # one process builds the caches, the others reuse them
-        dataset = build_dataset(split_dirs(s.train_dirs), REPO / s.cache_dir)
-        images = [to_rgb_uint8(row["image"]) for row in dataset]
-        # The dataset's folder is named by the images' content; the pyramid file by the rest.
-        dataset_dir = Path(dataset.cache_files[0]["filename"]).parent
-        pyramid_file = dataset_dir / f"pyramid-x{s.scale}-{'-'.join(map(str, factors))}.npz"
-        workers = s.workers or min(8, os.cpu_count() or 1)
-        pyramid = cached_pyramid(images, s.scale, factors, pyramid_file, workers)
-        targets = None
-        if teacher is not None and s.teacher_on == "images":
-            # Named by the pyramid, the teacher's weights and its ensemble: any change rebuilds.
-            targets_file = pyramid_file.with_name(
-                f"{pyramid_file.stem}-teacher-{weights_digest(teacher)}-{s.teacher_tta}.npz"
-            )
-            targets = cached_teacher_images(teacher, pyramid, s.teacher_tta, targets_file)
-            teacher = None  # its work is done: the sampler cuts its SR with the HR patches
-    if s.prepare_data:
-        made = pyramid_file.name + (f", {targets_file.name}" if targets is not None else "")
-        accelerator.print(f"data caches ready: {dataset_dir}, {made}")
-        return
-    sampler = PairSampler(pyramid, s.scale, s.patch, device=accelerator.device, targets=targets)
-    del pyramid, targets  # the sampler holds its own (device) copy
-    eval_degradations = s.eval_degradations.split(",")
-    eval_pairs = benchmark_pairs(split_dirs(s.eval_dir)[0], s.scale)
-    eval_sets = degraded_sets(eval_pairs, eval_degradations)
-    recipe = RECIPES[s.degrade]
-    accelerator.print(
-        f"data: {len(images)} images -> {len(sampler)} HR/LR pairs at factors {factors}; "
-        f"{accelerator.num_processes} process(es) on {accelerator.device}, precision {precision}"
-    )
-
-    # -- model and optimizer ----------------------------------------------------------------------
-    # The --model variant with any --arch/--model-args override, resolved by Settings.
-    model_args = {**json.loads(s.model_args), "scale": s.scale}
-    model = hubsr.get_architecture(s.arch)(**model_args)
-    resuming = s.resume and ckpt_dir.is_dir()
-    if s.init_from and not resuming:  # a resumed run's checkpoint holds the weights
-        skip = tuple(prefix for prefix in s.init_skip.split(",") if prefix)
-        fresh = load_warm_start(model, Path(s.init_from), skip)
-        accelerator.print(
-            f"weights from {s.init_from} (warm start)"
-            + (f"; freshly initialised: {', '.join(fresh)}" if fresh else "")
-        )
-    n_params = sum(p.numel() for p in model.parameters())
-    if s.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizers = make_optimizers(model, s, fused=accelerator.device.type == "cuda")
-    model, *optimizers = accelerator.prepare(model, *optimizers)
-    raw_model = accelerator.unwrap_model(model)
-    ema = ModelEmaV3(raw_model, decay=s.ema, use_warmup=True)
-    forward = torch.compile(model) if s.compile else model
-    state = TrainState()
-    accelerator.register_for_checkpointing(ema, state)
-
-    if not resuming and out.exists() and any(out.iterdir()):
-        raise SystemExit(f"{out} is not empty; pass --resume or choose another --output")
-    accelerator.wait_for_everyone()  # every process has looked before anything is written
-    if resuming:
-        accelerator.load_state(str(ckpt_dir))
-        accelerator.print(f"resumed from {ckpt_dir} at step {state.step}")
-        if accelerator.is_main_process:  # forget log lines of the steps that will be redone
-            lines = (out / "metrics.jsonl").read_text().splitlines()
-            kept = [x for x in lines if x.strip() and json.loads(x)["step"] <= state.step]
-            (out / "metrics.jsonl").write_text("".join(line + "\n" for line in kept))
-    elif accelerator.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(s), indent=2))
-        # The run keeps the code that made it, beside the model folder's artifacts, not among
-        # them (hubsr.record.ARTIFACTS).
-        (out / "code").mkdir()
-        for script in ("train.py", "data.py", "muon.py", "degrade.py"):
-            shutil.copy2(Path(__file__).with_name(script), out / "code" / script)
-        (out / "metrics.jsonl").write_text("")
-    accelerator.wait_for_everyone()
-
-    def progress() -> float:
-        by_steps = state.step / s.steps if s.steps > 0 else 0.0
-        by_time = state.elapsed / (60 * s.minutes) if s.minutes > 0 else 0.0
-        return max(by_steps, by_time)
-
-    def sync_clock(mark: float) -> float:
-        # The schedule follows training time only; all processes agree on the slowest clock.
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        now = time.perf_counter()
-        delta = torch.tensor(now - mark, device=accelerator.device)
-        state.elapsed += float(accelerator.reduce(delta, reduction="max"))
-        return now
-
-    # Patch sampling restarts from a seed at every checkpoint, so a resumed run draws the same
-    # patches as an uninterrupted one; each process has its own stream.
-    def reseed() -> torch.Generator:
-        return torch.Generator().manual_seed(
-            s.seed * 100003 + accelerator.process_index * 7919 + state.step
-        )
-
-    generator = reseed()
-    nonfinite = torch.zeros((), device=accelerator.device)
-    running_loss = torch.zeros((), device=accelerator.device)
-    log_mark_step, log_mark_time = state.step, state.elapsed
-    next_snapshot = (
-        (state.elapsed // s.snapshot_every + 1) * s.snapshot_every if s.snapshot_every else 0
-    )
-    mark = time.perf_counter()
-    model.train()
-    while progress() < 1.0:
-        lr = get_lr(progress(), s)
-        for optimizer in optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-        # (lr, hr), or (lr, hr, the teacher's SR) with --teacher-on images
-        drawn = sampler.sample(s.batch * s.detail_oversample, generator)
-        if s.detail_oversample > 1:
-            drawn = keep_detailed(s.batch, *drawn)
-        lr_batch, hr_batch = drawn[:2]
-        if recipe is not None:  # after keep_detailed: rank patches by content, not by noise
-            lr_batch = degrade_batch(hr_batch, lr_batch, s.scale, recipe, generator)
-        if s.channels_last:
-            lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
-        # L1 learns faster from scratch; a low-lr L2 tail then aims at PSNR itself.
-        loss_fn = LOSSES["l2" if progress() >= 1.0 - s.l2_tail else s.loss]
-        sr_batch = forward(lr_batch).float()
-        loss = loss_fn(sr_batch, hr_batch)
-        if s.teacher:  # the teacher's output is a target without the HR image's noise
-            if teacher is None:  # --teacher-on images: cut from its SR of the whole image
-                taught = drawn[2]
-            else:
-                with torch.no_grad(), accelerator.autocast():
-                    taught = teacher_target(teacher, lr_batch, s.teacher_tta, generator).float()
-            w = s.distill_weight
-            loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
-        accelerator.backward(loss)
-        if s.grad_clip > 0:
-            accelerator.clip_grad_norm_(model.parameters(), s.grad_clip)
-        for optimizer in optimizers:
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        ema.update(raw_model, step=state.step)
-        state.step += 1
-        loss = loss.detach()
-        nonfinite += (~torch.isfinite(loss)).float()
-        running_loss += loss
-
-        if state.step % 10 == 0:
-            mark = sync_clock(mark)
-            if s.snapshot_every > 0 and state.elapsed >= next_snapshot:
-                if accelerator.is_main_process:
-                    save_snapshot(ema.module, out / "snapshots", state)
-                next_snapshot = (state.elapsed // s.snapshot_every + 1) * s.snapshot_every
-                mark = time.perf_counter()  # writing stays outside the clock
-        at_eval = state.step % s.eval_every == 0
-        if state.step % s.log_every == 0 or at_eval or progress() >= 1.0:
-            mark = sync_clock(mark)
-            if float(accelerator.reduce(nonfinite, reduction="sum")) > 0:
-                raise SystemExit(
-                    f"step {state.step}: the loss is NaN or infinite (lr {lr:.2e}); stopping. "
-                    f"The last good checkpoint is {ckpt_dir} (resume with --resume, e.g. with "
-                    "a lower --lr)."
-                )
-            steps_done = state.step - log_mark_step
-            mean_loss = float(accelerator.reduce(running_loss, reduction="mean")) / steps_done
-            its = steps_done / max(1e-9, state.elapsed - log_mark_time)
-            record = {
-                "step": state.step,
-                "loss": mean_loss,
-                "loss_fn": loss_fn.__name__,
-                "lr": lr,
-                "it_s": its,
-            }
-            record["img_s"] = its * s.batch * accelerator.num_processes
-            record["elapsed_s"] = state.elapsed
-            total = s.steps if s.steps > 0 else f"~{state.step / max(progress(), 1e-9):.0f}"
-            left = max(0.0, 1 - progress()) * (state.elapsed / max(progress(), 1e-9))
-            line = (
-                f"step:{state.step}/{total} loss:{mean_loss:.4f} lr:{lr:.2e} it/s:{its:.1f} "
-                f"eta:{left / 60:.0f}m time:{state.elapsed:.0f}s"
-            )
-            if at_eval or progress() >= 1.0:
-                generator = reseed()
-                evaluate_and_checkpoint(ema.module, raw_model, lr_batch, eval_sets, state, s,
-                                        accelerator, record, line)  # fmt: skip
-            else:
-                report(accelerator, out, record, line)
-            running_loss.zero_()
-            log_mark_step, log_mark_time = state.step, state.elapsed
-            mark = time.perf_counter()  # evaluation and logging stay outside the clock
-
-    # -- outputs ----------------------------------------------------------------------------------
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        atomic_save_model(ema.module, out / "last")
-    accelerator.wait_for_everyone()
-    best = hubsr.HubSR.from_pretrained(out / "best", map_location=accelerator.device)
-    final = {}
-    sets = {"set5": eval_sets}
-    for folder in split_dirs(s.test_dirs):
-        pairs = benchmark_pairs(folder, s.scale)
-        sets[folder.name.lower()] = degraded_sets(pairs, eval_degradations)
-    for set_name, by_degradation in sets.items():
-        for d, pairs in by_degradation.items():  # "set5" is clean, "set5-jpeg50" degraded
-            key = set_name if d == "clean" else f"{set_name}-{d}"
-            final[key] = evaluate(best, pairs, s.scale, accelerator)
-    if accelerator.is_main_process:
-        for name in ("config.json", "model.safetensors"):
-            shutil.copy2(out / "best" / name, out / name)
-        summary = TrainSummary(
-            arch=s.arch,
-            model_args=model_args,
-            params=n_params,
-            best_step=state.best_step,
-            steps=state.step,
-            train_seconds=state.elapsed,
-            device=torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-            processes=accelerator.num_processes,
-            mixed_precision=precision,
-            init_from=s.init_from or None,  # a warm start adds that model's training
-            init_skip=s.init_skip or None,
-            teacher=s.teacher or None,
-            distill_weight=s.distill_weight if s.teacher else None,
-            teacher_tta=s.teacher_tta if s.teacher else None,
-            teacher_on=s.teacher_on if s.teacher else None,
-            torch=torch.__version__,
-            results={k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in final.items()},
-            **code,
-        )
-        (out / "train_summary.json").write_text(summary.to_json())
-        plot_curve(out / "metrics.jsonl", out / "training_curve.png")
-        write_card(out, train_summary=summary)  # the training record's card; `hubsr card` adds more
-        accelerator.print(json.dumps(summary.results))
-    accelerator.end_training()
-
-
-def report(accelerator: Accelerator, out: Path, record: dict, line: str) -> None:
-    """One greppable log line on stdout and one JSON line in ``out/metrics.jsonl``."""
-    accelerator.print(line, flush=True)
-    if accelerator.is_main_process:
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-
-
-def evaluate_and_checkpoint(
-    ema_model, raw_model, batch, eval_sets, state: TrainState, s: Settings, accelerator, record,
-    line,
-) -> None:  # fmt: skip
-    """What every ``eval_every`` steps (and the last step) does: Set5 on the EMA weights by the
-    library's protocol (the mean over ``--eval-degradations``), the best-so-far model folder,
-    the replica check, the log line, then the full checkpoint. ``--stop-at`` (tests) dies here,
-    right after the checkpoint."""
-    ema_model.eval()
-    result = evaluate_degraded(ema_model, eval_sets, s.scale, accelerator)
-    record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
-    if len(eval_sets) > 1:
-        for d, r in result["by_degradation"].items():
-            record[f"set5_{d}_psnr"] = r["psnr"]
-    if result["psnr"] > state.best_psnr:  # every process agrees: results are gathered
-        state.best_psnr, state.best_step = result["psnr"], state.step
-        if accelerator.is_main_process:
-            atomic_save_model(ema_model, Path(s.output) / "best")
-    record.update(replica_check(raw_model, batch, accelerator))
-    report(accelerator, Path(s.output), record, f"{line} set5:{result['psnr']:.2f}")
-    save_checkpoint(accelerator, Path(s.output) / "checkpoint")
-    if state.step == s.stop_at:
-        accelerator.print(f"--stop-at {s.stop_at}: exiting without cleanup", flush=True)
-        os._exit(1)
 
 
 def save_snapshot(model, folder: Path, state: TrainState) -> None:

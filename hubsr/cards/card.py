@@ -47,6 +47,7 @@ def render_card(
     onnx_speed: dict | None = None,
     published: dict[int, dict[str, dict]] | None = None,
     degraded: dict | None = None,
+    experiment_log: str | None = None,
 ) -> str:
     """The text of ``model_dir``'s README.md (front matter + body); see the module docstring.
 
@@ -56,13 +57,15 @@ def render_card(
     the precision ``upscale`` picks by default (``hubsr benchmark --dtype auto``): its PSNR goes
     next to the float32 one and its speed into the speed table. ``repo_id`` (default: the folder
     name, which loads a bundled model) is used in the usage example and the model-index.
-    ``onnx_speed``, if given, is the JSON of ``perf/onnx_speed.py``: this model's row goes into
-    the Export section (onnxruntime's time as a multiple of torch's). ``published`` (scale ->
-    method -> row, see :func:`load_published`) adds the rows of the card's scale to the results
-    table. ``degraded`` (``hubsr benchmark --degradation ... --json`` of this model beside
+    ``onnx_speed``, if given, is the JSON of ``training/measure/onnx_speed.py``: this model's row
+    goes into the Export section (onnxruntime's time as a multiple of torch's). ``published``
+    (scale -> method -> row, see :func:`load_published`) adds the rows of the card's scale to the
+    results table. ``degraded`` (``hubsr benchmark --degradation ... --json`` of this model beside
     bicubic and others) adds the section "On photos", with the folder's ``on_photos.png`` if it
     has one. ``benchmark=None`` renders the card of the training record alone (``train_summary``
     is then required): its end-of-run PSNR/SSIM, no speed, protocol or model-index.
+    ``experiment_log``, if given, links the Training section to the round of the experiment log
+    that made the model (a link relative to the card; the caller knows where the log lives).
     """
     model_dir = Path(model_dir)
     config = read_object(model_dir / "config.json", "model config")
@@ -71,7 +74,9 @@ def render_card(
     if isinstance(train_summary, dict):
         train_summary = TrainSummary.from_dict(train_summary)
     if benchmark is None:
-        return _record_card(model_dir, name, config, arch_cls, train_summary, train_config)
+        return _record_card(
+            model_dir, name, config, arch_cls, train_summary, train_config, experiment_log
+        )
     rows = [r for r in benchmark["results"] if is_row_of(r, model_dir)]
     if tta_benchmark is not None:
         rows += [r for r in tta_benchmark["results"] if is_row_of(r, model_dir)]
@@ -115,7 +120,7 @@ def render_card(
         ),
         export_section(name, arch_cls, config, onnx_speed),
         protocol_section(any_row, plain),
-        training_section(train_summary, train_config, train_sets),
+        training_section(train_summary, train_config, train_sets, experiment_log),
         time_to_quality_section(model_dir, train_summary),
         limitations_section(scale, train_config, train_sets, train_summary),
         citation_section(arch_cls),
@@ -165,7 +170,7 @@ def _summary(arch_cls, params: int, scale: int) -> str:
     )
 
 
-def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> str:
+def _record_card(model_dir, name, config, arch_cls, summary, train_config, experiment_log) -> str:
     """The card of a model folder without benchmark JSON: the training record's numbers."""
     if summary is None:
         raise HubSRError(
@@ -180,7 +185,7 @@ def _record_card(model_dir, name, config, arch_cls, summary, train_config) -> st
         _usage_section(name),
         _record_results_section(summary, train_config, scale),
         export_section(name, arch_cls, config),
-        training_section(summary, train_config, train_sets),
+        training_section(summary, train_config, train_sets, experiment_log),
         time_to_quality_section(model_dir, summary),
         limitations_section(scale, train_config, train_sets, summary),
         citation_section(arch_cls),
@@ -214,11 +219,12 @@ def write_card(
     onnx_speed: dict | str | Path | None = None,
     published: dict | str | Path | None = None,
     degraded: dict | str | Path | None = None,
+    experiment_log: str | None = None,
 ) -> Path:
     """Render the card and write ``model_dir/README.md`` (atomically); returns its path.
 
     JSON arguments may be dicts or paths (``fast_benchmark``, ``onnx_speed``, ``published``,
-    ``degraded`` and ``benchmark=None``: see :func:`render_card`).
+    ``degraded`` and ``benchmark=None``: see :func:`render_card`; so is ``experiment_log``).
     ``train_summary`` defaults to the folder's ``train_summary.json``; ``train_config.json``
     is read from the folder when present.
     """
@@ -254,6 +260,7 @@ def write_card(
         onnx_speed,
         published,
         degraded,
+        experiment_log,
     )
     ModelCard(text)  # refuse to write a card the Hub cannot parse
     return write_bytes_atomic(model_dir / "README.md", text.encode())

@@ -22,8 +22,8 @@ def export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None = 
     rows = (onnx_speed or {}).get("models", [])
     row = next((r for r in rows if r["model"] == name.split("/")[-1]), None)
     if row is not None:
-        # Each row names its own machine (perf/onnx_speed.py --models re-times only some);
-        # files written before that name one for all.
+        # Each row names its own machine (training/measure/onnx_speed.py --models re-times only
+        # some); files written before that name one for all.
         machine = row.get("machine", onnx_speed["machine"])
         dataset = row.get("dataset", onnx_speed["dataset"])
         lines.append(
@@ -31,7 +31,7 @@ def export_section(name: str, arch_cls, config: dict, onnx_speed: dict | None = 
             f"(float32, {machine['threads']} thread{'s' * (machine['threads'] != 1)} on "
             f"{machine['cpu']}, "
             f"{dataset} seconds per image, each image timed both ways in turn; "
-            f"`python perf/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
+            f"`python training/measure/onnx_speed.py`): torch {row['torch_float32_s']:.3f} s, "
             f"onnxruntime {row['onnxruntime_float32_s']:.3f} s, so onnxruntime takes "
             f"**{row['onnx_over_torch']:.2f}x** torch's time; outputs within "
             f"{row['max_grey_level_difference']} grey level(s)."

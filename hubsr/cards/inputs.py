@@ -28,7 +28,8 @@ def load_benchmark_json(path: str | Path) -> dict:
 def load_published(path: str | Path) -> dict[int, dict[str, dict]]:
     """Published reference PSNR by scale from a JSON file: ``{"3": {"VDSR": {"Set5": 33.66,
     "Set14": 29.77, "BSD100": 28.82, "ref": "Kim et al., CVPR 2016"}, ...}, ...}`` (dB on Y;
-    null: not reported), as ``release/generate.py`` writes ``model_cards/results/published.json``.
+    null: not reported), as ``training/release/generate.py`` writes
+    ``model_cards/results/published.json``.
     """
     data = read_object(Path(path), "published-results JSON")
     table = {}

@@ -4,6 +4,7 @@ the folder's ``train_summary.json`` / ``train_config.json`` (:mod:`hubsr.record`
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..record import TrainSummary
@@ -40,8 +41,13 @@ TEACHER_TTA_WORDS = {
 
 
 def training_section(
-    summary: TrainSummary | None, config: dict | None, train_sets: list[str]
+    summary: TrainSummary | None,
+    config: dict | None,
+    train_sets: list[str],
+    experiment_log: str | None = None,
 ) -> str:
+    """Data, the run's facts and settings; ``experiment_log`` (a link relative to the card) is
+    the round of the experiment log that made the model, linked for the story behind it."""
     parts = ["## Training"]
     if summary is None and config is None:
         parts.append("No `train_summary.json` or `train_config.json` was found in the folder.")
@@ -79,6 +85,8 @@ def training_section(
             )
         if summary.git_commit or summary.hubsr_version:
             facts.append(f"- code: {code_words(summary)}")
+        if experiment_log:
+            facts.append(f"- how it was made: {experiment_log_words(experiment_log)}")
         if summary.notes:
             facts.append(f"- {summary.notes}")
         results = summary.results
@@ -95,6 +103,16 @@ def training_section(
             + "\n```"
         )
     return "\n\n".join(parts)
+
+
+def experiment_log_words(link: str) -> str:
+    """The round that made the model, as a link shown by its path (the ``../`` that climb from
+    the card to the repository left out of the text, kept in the link)."""
+    shown = re.sub(r"^(\.\./)+", "", link)
+    return (
+        f"[{shown}]({link}), the round of the experiment log with the command, the settings, "
+        "the metrics and the decision"
+    )
 
 
 def code_words(summary: TrainSummary) -> str:

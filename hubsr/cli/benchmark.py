@@ -19,7 +19,8 @@ EPILOG = """examples:
   hubsr benchmark --model abpn-x3 --tta --json results-tta.json     x8 self-ensemble
   hubsr benchmark --model photo-x3 --model bicubic --degradation jpeg50 noise10 mixed
   hubsr benchmark --model abpn-x3 --datasets Set5 \\
-      --lr-dir data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3   given LR files (MATLAB's)"""
+      --lr-dir tests/data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3
+                                                                 given LR files (MATLAB's)"""
 
 
 def register(subparsers) -> None:

@@ -7,7 +7,7 @@ import argparse
 EPILOG = """examples:
   hubsr benchmark --model runs/abpn-x3 --model bicubic --json bench.json
   hubsr card runs/abpn-x3 --benchmark bench.json      the card of a model you trained
-  python release/generate.py      regenerate every bundled card, figure and the README table"""
+  python training/release/generate.py   regenerate every bundled card, figure and README table"""
 
 
 def register(subparsers) -> None:
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
         "--published",
         metavar="JSON",
         help="published reference PSNR to list next to the measured rows, by scale "
-        "(model_cards/results/published.json, written by release/generate.py; optional)",
+        "(model_cards/results/published.json, written by training/release/generate.py; optional)",
     )
     parser.add_argument(
         "--degraded",

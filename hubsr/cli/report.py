@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..report.records import DEFAULT_ABLATIONS
-
 DESCRIPTION = """Write a PDF report of one or more models from what their runs recorded.
 
 Sections: title with the code link and commit; introduction; method (evaluation protocol, data
 and pre-processing, architectures, hyperparameters, training curves); results against bicubic
 and the published methods trained on the same 291 images, the visual comparison sheet and
-per-image Set14 PSNR; the Set5 ablations that chose the recipe; findings computed from the
-measured differences. Every number is read from the records, none is typed in.
+per-image Set14 PSNR; the Set5 ablations that chose the recipe (from the experiment log that
+--ablations names); findings computed from the measured differences. Every number is read from
+the records, none is typed in.
 
 MODEL: a bundled model name (see `hubsr models`) or a model folder with config.json,
 train_config.json, train_summary.json and training_curve.png. Its numbers come from the
@@ -54,15 +53,14 @@ def register(subparsers) -> None:
         "--published",
         metavar="JSON",
         help="published reference PSNR by scale (default: model_cards/results/published.json "
-        "when present, written by release/generate.py)",
+        "when present, written by training/release/generate.py)",
     )
     parser.add_argument(
         "--ablations",
         type=Path,
-        default=DEFAULT_ABLATIONS,
         metavar="DIR",
-        help="folder of <run>-train_config.json and <run>-metrics.jsonl "
-        "(default: the checkout's training/ablations; absent: the section says so)",
+        help="the experiment log: <run>-train_config.json and <run>-metrics.jsonl files, directly "
+        "in DIR or one folder a round (without it the section says it is not available)",
     )
     parser.add_argument(
         "--code-url", metavar="URL", help="link to the code (default: the git remote origin)"

@@ -10,7 +10,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from .. import load
@@ -22,23 +21,31 @@ from ..collections_io import (
     OUTPUT_FORMATS,
     ProcessShare,
     exif_for_output,
+    folder_inputs,
     output_name,
     process_share,
+    remove_stale_temporaries,
     save_params,
-    walk_tree,
 )
-from ..errors import HubSRError, ScaleError, UnknownModelError
+from ..errors import (
+    HubSRError,
+    ScaleError,
+    TooManyPixelsError,
+    UnknownModelError,
+    without_a_bundled_model,
+)
 from ..imageio import (
     DEFAULT_MAX_PIXELS,
     name_some,
     read_header,
     read_image,
+    result_icc_profile,
     save_image_atomic,
-    scan_folder,
 )
-from ..memory import is_out_of_memory
+from ..memory import is_out_of_memory, more_memory, parse_bytes
 from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device, upscale
 from ..precision import DTYPE_CHOICES, precision_name
+from ..video import add_video_arguments, check_video, is_video, upscale_video_file
 
 _DEFAULTS = ", ".join(f"x{s}: {name}" for s, name in DEFAULT_MODELS.items())
 _PHOTO = ", ".join(f"x{s}: {name}" for s, name in PHOTO_MODELS.items())
@@ -71,7 +78,9 @@ Existing files are never replaced unless asked: if any result's name already exi
 the command stops before any work (exit code 2) and names them. --overwrite replaces them;
 --skip-existing keeps them and upscales the rest, which is also how to resume a run that was
 stopped or killed (results are written atomically, so one that exists is complete, and a rerun
-writes none twice).
+writes none twice; the hidden temporary file a killed run leaves, .NAME.<8 hex>.tmp, is
+removed). A file that another program writes under a result's name while the command
+works is kept as well (unless --overwrite), and that input counted as failed.
 
 Many processes: `accelerate launch --multi_gpu --num_processes N -m hubsr.cli upscale ...`
 splits the inputs between N processes, each on its own device (one GPU each; on a machine
@@ -87,6 +96,11 @@ non-image file is refused at once). The last line counts them: written N, skippe
 Exit code 0: all done; 1: some inputs failed; 2: nothing done (a usage error, existing
 results); 130: stopped by Ctrl-C (no partial file is left).
 
+Videos (.mp4 .m4v .mov .mkv .webm .avi, named or in folders; needs pip install hubsr[video]):
+every frame through the same model, --tile and --dtype, encoded as H.264 (yuv420p, --crf),
+each frame at its own timestamp (frame rate, count and duration kept), the audio copied as it
+is. MP4, MOV and MKV keep their container; others become .mkv. One file, written atomically.
+
 Bit depth: 16-bit inputs give 16-bit results, grey or colour (PNG and TIFF; 16-bit colour TIFF
 with LZW or JPEG compression needs the imagecodecs package).
 
@@ -101,11 +115,12 @@ EPILOG = """examples:
   hubsr upscale photo.png -o out/
   hubsr upscale photo.png -o out4/ --photo --scale 4          a camera or web photo, x4
   hubsr upscale photo.png -o best4/ --scale 4                 the best bundled x4 model
-  hubsr upscale data/reference_lr_x3/Set5/edsr_benchmark/LR_bicubic/X3 -o results/ --model span-x3
+  hubsr upscale lr/ -o results/ --model span-x3                a folder, another bundled model
   hubsr upscale scan.tif -o out/ --tile 256 --device auto     large image, bounded memory
   hubsr upscale lr/ -o baseline/ --model bicubic --scale 4
   hubsr upscale photos/ -o big/ --recursive --format jpg --quality 92
   hubsr upscale photos/ -o big/ -r --format jpg --quality 92 --skip-existing   finish a stopped run
+  hubsr upscale clip.mp4 -o big/ --model abpn-x2 --crf 20     a video x2, its audio copied
 
 many processes, GPUs or machines (Accelerate; each file once, same bytes as one process):
   accelerate launch --multi_gpu --num_processes 2 -m hubsr.cli upscale albums/ -o big/ -r"""
@@ -178,6 +193,13 @@ def register(subparsers) -> None:
         help="context pixels around each tile, cropped after the model (default: 32)",
     )
     parser.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="memory one pass may use, e.g. 2GB or 500MB; larger images are tiled to fit "
+        "(default: half the free memory, at most 1.5 GB on the CPU, or $HUBSR_MEMORY_BUDGET; "
+        "0: no limit; --tile overrides it)",
+    )
+    parser.add_argument(
         "--tta", action="store_true", help="x8 self-ensemble (flips and rotations): 8x slower"
     )
     parser.add_argument(
@@ -195,7 +217,7 @@ def register(subparsers) -> None:
         default="auto",
         choices=DTYPE_CHOICES,
         help="compute precision (default: auto = bf16 on CUDA and on CPUs with bf16 matrix "
-        "units for models that are bf16-safe, else fp32)",
+        "units for models that are bf16-safe, else fp32; 16-bit inputs: fp32)",
     )
     parser.add_argument(
         "--max-pixels",
@@ -204,6 +226,7 @@ def register(subparsers) -> None:
         metavar="N",
         help=f"refuse inputs with more pixels (default: {DEFAULT_MAX_PIXELS:,}; 0: no limit)",
     )
+    add_video_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -239,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
     if args.skip_existing:  # complete: each result was renamed into place whole
         done = set(existing)
         jobs = [(src, dst) for src, dst in jobs if dst not in done]
+        remove_stale_temporaries([dst for _, dst in jobs])  # a killed run's unfinished files
     tally = Tally(skipped=len(share.take(files)) - len(jobs))
     try:
         model = None
@@ -302,7 +326,7 @@ def _upscale_all(
     tally.failed += len(jobs) - len(checked)
     if not checked:
         return
-    precision = precision_name(resolve_amp_dtype(args.dtype, device, model))
+    precision = _precisions(args.dtype, device, model, [src for src, _ in checked])
     where = f" ({share})" if share.count > 1 else ""
     print(f"hubsr: running on {device} in {precision}{_units_note(device)}{where}", file=sys.stderr)
     desc = f"upscale {share.index + 1}/{share.count}" if share.count > 1 else "upscale"
@@ -332,58 +356,87 @@ def _attempt(src: Path, args, work, *work_args) -> bool:
 
 
 def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | None) -> None:
-    pixels, icc_profile = read_image(src, max_pixels=max_pixels)  # 16-bit colour: uint16 array
+    if is_video(src):  # every frame through the same pipeline, the audio copied
+        return upscale_video_file(model, src, dst, args, device, max_pixels)
+    # Decoded once, here; its size was checked from the header before any work (check_header).
+    image = read_image(src, max_pixels=None)  # 16-bit colour: a uint16 array
     out = upscale(
         model,
-        pixels,
+        image,  # as read: upscale() neither reads nor checks it again
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         tta=args.tta,
         device=device,
         dtype=args.dtype,
-        max_pixels=max_pixels,
-        progress=args.tile is not None,
+        progress=True,  # a bar over the tiles when there are several (--tile or planned)
+        memory_budget=args.memory_budget,
     )
     dst.parent.mkdir(parents=True, exist_ok=True)  # a subfolder of a --recursive tree
-    params = save_params(dst, exif_for_output(pixels), args.quality)
-    # A PIL result carries the profile itself (unless its mode conversion invalidated it).
-    icc = icc_profile if isinstance(out, np.ndarray) else None
-    save_image_atomic(out, dst, icc_profile=icc, **params)
+    params = save_params(dst, exif_for_output(image.pixels), args.quality)
+    icc = result_icc_profile(image, out)
+    # Not over a file another program made meanwhile (the check before the work saw none).
+    save_image_atomic(out, dst, icc_profile=icc, overwrite=args.overwrite, **params)
 
 
 def check_flags(args: argparse.Namespace) -> None:
     """Refuse bad numbers with the flag's name, before anything is read or created."""
-    if args.tile is not None and args.tile < 1:
-        raise HubSRError(
-            f"--tile must be a positive number of pixels, got {args.tile}; "
-            "leave --tile out to process each image whole"
-        )
-    if args.tile_overlap < 0:
-        raise HubSRError(f"--tile-overlap must be 0 or more, got {args.tile_overlap}")
-    if args.tile is not None and args.tile <= args.tile_overlap:
-        raise HubSRError(
-            f"--tile ({args.tile}) must be larger than --tile-overlap ({args.tile_overlap}): "
-            "otherwise the context around each tile costs more than the tile itself"
-        )
+    check_tiling(args.tile, args.tile_overlap, flags=True)
     if args.max_pixels < 0:
         raise HubSRError(f"--max-pixels must be 0 (no limit) or more, got {args.max_pixels}")
+    check_memory_budget(args.memory_budget)
     if args.scale is not None and args.scale < 1:
         raise HubSRError(f"--scale must be a positive integer, got {args.scale}")
     if args.quality is not None and args.format not in LOSSY_FORMATS:
         raise HubSRError("--quality is for lossy results: add --format jpg or --format webp")
     if args.quality is not None and not 1 <= args.quality <= 100:
         raise HubSRError(f"--quality must be 1 to 100, got {args.quality}")
-    check_tiling(args.tile, args.tile_overlap)
+
+
+def check_memory_budget(budget: str | None) -> None:
+    """Refuse a ``--memory-budget`` that is not a size, in the flag's words."""
+    if budget is None:
+        return
+    try:
+        parse_bytes(budget)  # the one parser, which upscale() applies again
+    except HubSRError:
+        raise HubSRError(
+            f"--memory-budget must be a size such as 2GB or 500MB (0: no limit), got {budget!r}"
+        ) from None
+
+
+def _precisions(dtype: str, device, model, sources: list[Path]) -> str:
+    """The precision the inputs run in, for the status line. Under --dtype auto a 16-bit input
+    runs in float32 where an 8-bit one may run in bfloat16 (which would leave 16-bit results
+    only 9-11 bits right), so a batch can have two: each is named with its inputs."""
+    by_depth: dict[str, list[int]] = {}
+    for depth in sorted({_bit_depth(src) for src in sources}):
+        name = precision_name(resolve_amp_dtype(dtype, device, model, bit_depth=depth))
+        by_depth.setdefault(name, []).append(depth)
+    if len(by_depth) == 1:
+        return next(iter(by_depth))
+    return ", ".join(
+        f"{name} for {' and '.join(map(str, depths))}-bit inputs"
+        for name, depths in by_depth.items()
+    )
+
+
+def _bit_depth(src: Path) -> int:
+    """16 for 16-bit grey or colour, from the header (already read once: it opens); else 8."""
+    try:
+        header = read_header(src)
+    except HubSRError:  # no image header (a video): its frames are 8-bit
+        return 8
+    return 16 if header.deep_colour or header.mode.startswith("I") else 8
 
 
 def check_header(src: Path, max_pixels: int | None) -> None:
     """Refuse ``src`` if its header says it is not an image or has more than ``max_pixels``."""
-    header = read_header(src)
-    if max_pixels is not None and header.pixels > max_pixels:
-        raise HubSRError(
-            f"{src} has {header.width}x{header.height} = {header.pixels:,} pixels, more than "
-            f"--max-pixels {max_pixels:,}; raise --max-pixels (0: no limit) if you trust it"
-        )
+    if is_video(src):
+        return check_video(src, max_pixels)
+    try:
+        read_header(src, max_pixels=max_pixels)
+    except TooManyPixelsError as exc:
+        raise HubSRError(exc.describe(flag="--max-pixels")) from None
 
 
 def prepare_output_dir(out: Path) -> list[Path]:
@@ -440,7 +493,7 @@ def _describe(src: Path, problem: BaseException, args) -> str:
     the file."""
     if is_out_of_memory(problem):  # outside upscale(), which words its own as a HubSRError
         smaller = f"a --tile smaller than {args.tile}" if args.tile else "--tile 512 (or smaller)"
-        return f"{src}: out of memory; try {smaller}, or free some memory"
+        return f"{src}: out of memory; try {smaller}, or {more_memory()}"
     message = str(problem)
     if not isinstance(problem, (HubSRError, Warning)):  # not ours: say what it is
         message = f"{type(problem).__name__}: {message}"
@@ -460,11 +513,7 @@ def collect_inputs(
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            if recursive:
-                images, left = walk_tree(path)
-            else:
-                found = scan_folder(path, any_format=True)
-                images, left = found.images, found.others
+            images, left = folder_inputs(path, recursive)  # videos too
             files += [(image, image.parent.relative_to(path)) for image in images]
             others += left
         elif path.exists():
@@ -538,38 +587,16 @@ def load_model(name: str | None, scale: int | None, offline: bool = False, photo
         if name is None:  # a broken install must not pass bicubic off as super-resolution
             raise HubSRError(
                 f"no bundled x{wanted} model found (hubsr models lists what this install has); "
-                + _no_bundled(wanted)
+                + without_a_bundled_model(wanted)
             )
         note = f" (the best bundled x{wanted} model)"
     try:
         model = load(name, scale=scale, offline=offline)
     except UnknownModelError as exc:
         raise HubSRError(exc.describe(flag="--model ")) from None
-    except ScaleError as exc:  # the same facts, in the command line's words
-        if exc.model_scale is None:
-            raise HubSRError(f"--scale {scale}: {exc.reason}") from None
-        offer = (
-            f"bundled x{scale} models: {', '.join(exc.others)} (or leave out --model to get "
-            f"the best x{scale} one)"
-            if exc.others
-            else f"no bundled model upscales x{scale}; {_no_bundled(scale)}"
-        )
-        raise HubSRError(
-            f"--scale {scale} does not match {name}, which upscales x{exc.model_scale}; {offer}"
-        ) from None
+    except ScaleError as exc:
+        raise HubSRError(exc.describe(flag="--scale ")) from None
     params = sum(p.numel() for p in model.parameters())
     if getattr(model, "weightless", False):
         return model, f"{name} x{model.scale}: {type(model).__name__}, no weights{note}"
     return model, f"{name}: {type(model).__name__} x{model.scale}, {params:,} parameters{note}"
-
-
-def _no_bundled(scale: int) -> str:
-    """What to use for a ``scale`` that no bundled model has: ``--model bicubic`` only if it
-    loads at that scale (tried, not assumed: a hint never offers what then fails), or a model
-    of the user's own."""
-    own = f"name a x{scale} model with --model PATH|REPO_ID"
-    try:
-        load("bicubic", scale=scale)
-    except ScaleError as exc:
-        return f"nor does bicubic ({exc.reason}); {own}"
-    return f"--model bicubic does (the baseline), or {own}"

@@ -31,6 +31,7 @@ import torch
 
 from ..atomic import atomic_file, check_output
 from ..errors import HubSRError
+from ..state_dicts import state_dict_problems
 
 __all__ = [
     "CANNOT",
@@ -124,14 +125,21 @@ def from_spandrel(state: dict[str, torch.Tensor], source: str = "the state dict"
     """
     state = {k: v.float() for k, v in state.items()}
     if "body.0.weight" in state and "body.1.weight" in state and "head.0.weight" not in state:
-        model = _compact_to_abpn(state, source)
+        convert, layout = _compact_to_abpn, "Compact"
     elif "tail.1.weight" in state and "body.0.body.0.body.3.conv_du.0.weight" in state:
-        model = _rcan_from_spandrel(state, source)
+        convert, layout = _rcan_from_spandrel, "RCAN"
     else:
         raise HubSRError(
             f"{source} is not in a spandrel layout hubsr reads (Compact from abpn, RCAN from "
             "rcan); a hubsr model.safetensors is loaded from its folder, with its config.json"
         )
+    try:
+        model = convert(state, source)
+    except HubSRError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+        # Key names of the layout, tensors of another shape: not a file hubsr wrote.
+        raise HubSRError(f"{source} has {layout} key names but not its shapes: {exc}") from None
     return model.eval()
 
 
@@ -301,9 +309,7 @@ def _rcan_from_spandrel(state: dict, source: str):
 
 
 def _load(model, state: dict, source: str) -> None:
-    from ..hub import _state_dict_problems
-
-    problems = _state_dict_problems(model.state_dict(), state)
+    problems = state_dict_problems(model.state_dict(), state)
     if problems:
         raise HubSRError(f"{source} does not fit {type(model).__name__}: " + "; ".join(problems))
     model.load_state_dict(state, strict=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ..atomic import write_bytes_atomic
 from ..errors import HubSRError
-from .records import DEFAULT_ABLATIONS, ReportRecords, gather
+from .records import ReportRecords, gather
 
-__all__ = ["DEFAULT_ABLATIONS", "ReportRecords", "gather", "write_report"]
+__all__ = ["ReportRecords", "gather", "write_report"]
 
 
 def write_report(
@@ -24,7 +24,7 @@ def write_report(
     benchmark: str | Path | None = None,
     tta_benchmark: str | Path | None = None,
     comparison: str | Path | None = None,
-    ablations: str | Path | None = DEFAULT_ABLATIONS,
+    ablations: str | Path | None = None,
     code_url: str | None = None,
     title: str | None = None,
     unicode_font: bool = True,

@@ -373,7 +373,7 @@ def _results(pdf: _Document, records: ReportRecords) -> None:
         records.comparison,
         "The same HR crops of Set14 images, enlarged with nearest neighbour: HR, bicubic and "
         f"each bundled model, labelled with whole-image PSNR ({records.comparison.name}, "
-        "written by release/generate.py).",
+        "written by training/release/generate.py).",
     )
 
     names = set14_images(records)

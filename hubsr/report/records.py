@@ -2,9 +2,10 @@
 
 A model folder gives ``config.json``, ``train_config.json``, ``train_summary.json`` and
 ``training_curve.png``; the benchmark JSON (``hubsr benchmark --json``) gives PSNR/SSIM per set
-and per image and the protocol they were measured by; the ablation folder gives one
-``<run>-train_config.json`` and ``<run>-metrics.jsonl`` per run; the published reference PSNR
-comes from a JSON file (``release/generate.py`` writes ``model_cards/results/published.json``).
+and per image and the protocol they were measured by; the experiment log, a folder the caller
+names, gives one ``<run>-train_config.json`` and ``<run>-metrics.jsonl`` per run (directly in it,
+or one folder a round); the published reference PSNR comes from a JSON file
+(``training/release/generate.py`` writes ``model_cards/results/published.json``).
 A missing or unreadable file raises :class:`~hubsr.errors.HubSRError` naming it.
 """
 
@@ -23,7 +24,6 @@ from ..jsonfile import read_json
 from ..testsets import BENCHMARK_SETS
 
 __all__ = [
-    "DEFAULT_ABLATIONS",
     "NOT_RECORDED",
     "AblationRun",
     "Ablations",
@@ -34,9 +34,6 @@ __all__ = [
     "gather",
     "read_ablations",
 ]
-
-# training/ablations/ of the checkout this package sits in (read by path, never imported).
-DEFAULT_ABLATIONS = Path(__file__).resolve().parents[2] / "training" / "ablations"
 
 # Ablation settings that change what a run logs or where, not what it learns.
 BOOKKEEPING = frozenset(
@@ -57,7 +54,7 @@ BOOKKEEPING = frozenset(
 
 def default_results_dir() -> Path:
     """``model_cards/results/`` (or ``$HUBSR_MODELS_DIR/results``): the benchmark JSON, the
-    comparison sheet and the published references that ``release/generate.py`` writes."""
+    comparison sheet and the published references that ``training/release/generate.py`` writes."""
     return models_dir() / "results"
 
 
@@ -146,7 +143,7 @@ def gather(
     benchmark: str | Path | None = None,
     tta_benchmark: str | Path | None = None,
     comparison: str | Path | None = None,
-    ablations: str | Path | None = DEFAULT_ABLATIONS,
+    ablations: str | Path | None = None,
     code_url: str | None = None,
     published: str | Path | None = None,
 ) -> ReportRecords:
@@ -155,8 +152,9 @@ def gather(
     ``models``: bundled model names or model folders. ``benchmark``, ``tta_benchmark``,
     ``comparison`` and ``published`` default to the files in :func:`default_results_dir` (the
     TTA JSON and ``published.json`` only if they exist; without published references the report
-    has no published rows). ``ablations``: the folder of ablation runs; ``None`` or a missing
-    folder leaves that section out. ``code_url`` defaults to the git remote ``origin``.
+    has no published rows). ``ablations``: the experiment log's folder (:func:`read_ablations`);
+    ``None`` (the default: the library knows no checkout) or a missing folder leaves that
+    section out. ``code_url`` defaults to the git remote ``origin``.
     """
     if not models:
         raise HubSRError("name at least one model")
@@ -177,7 +175,7 @@ def gather(
     present = {d for m in records for d in m.results}
     datasets = [d for d in BENCHMARK_SETS if d in present] + sorted(present - set(BENCHMARK_SETS))
     comparison = Path(comparison) if comparison else results_dir / "comparison.png"
-    _require(comparison, "the comparison sheet (release/generate.py writes it)")
+    _require(comparison, "the comparison sheet (training/release/generate.py writes it)")
     if published is None and (results_dir / "published.json").is_file():
         published = results_dir / "published.json"
     if published is not None:
@@ -244,12 +242,19 @@ def _benchmark_rows(path: Path) -> list[dict]:
 
 # -- ablations -------------------------------------------------------------------------------------
 def read_ablations(folder: Path, scale: int | None = None) -> Ablations | None:
-    """Every ``<run>-train_config.json`` in ``folder`` with its ``<run>-metrics.jsonl``, only
-    the runs at ``scale`` when one is given (a run that records no scale counts as x3, the
-    first runs' scale); ``None`` when the folder is absent or holds no such runs. The usual
-    settings are those of the runs read, so runs at another scale do not shift them."""
-    configs = sorted(folder.glob("*-train_config.json")) if folder.is_dir() else []
-    named = {p.name.removesuffix("-train_config.json"): _read_json(p) for p in configs}
+    """Every ``<run>-train_config.json`` in ``folder`` or in its folders one level down (one a
+    round of the experiment log) with the ``<run>-metrics.jsonl`` beside it, in the order of the
+    run names; only the runs at ``scale`` when one is given (a run that records no scale counts
+    as x3, the first runs' scale). Runs trained on degraded inputs (a ``degrade`` setting) are
+    left out: they answer another question than the bicubic benchmark the report is about.
+    ``None`` when the folder is absent or holds no such runs. The usual settings are those of
+    the runs read, so runs at another scale do not shift them."""
+    found = [*folder.glob("*-train_config.json"), *folder.glob("*/*-train_config.json")]
+    paths = {_run_name(p): p for p in sorted(found, key=lambda p: p.name)}
+    if len(paths) != len(found):
+        raise HubSRError(f"two runs of the same name in {folder}")
+    named = {name: _read_json(path) for name, path in paths.items()}
+    named = {k: c for k, c in named.items() if c.get("degrade", "none") in ("none", "")}
     if scale is not None:
         named = {k: c for k, c in named.items() if int(c.get("scale", 3)) == scale}
     if not named:
@@ -262,7 +267,7 @@ def read_ablations(folder: Path, scale: int | None = None) -> Ablations | None:
     usual = _usual_values(list(named.values()))
     runs = []
     for name, config in named.items():
-        metrics = folder / f"{name}-metrics.jsonl"
+        metrics = paths[name].with_name(f"{name}-metrics.jsonl")
         logged = [r for r in _read_jsonl(metrics) if key in r]
         if not logged:
             raise HubSRError(f"{metrics} logs no {key}")
@@ -271,6 +276,10 @@ def read_ablations(folder: Path, scale: int | None = None) -> Ablations | None:
         }
         runs.append(AblationRun(name, config, logged[-1]["step"], logged[-1][key], changes))
     return Ablations(folder, selection_set, runs, usual)
+
+
+def _run_name(config: Path) -> str:
+    return config.name.removesuffix("-train_config.json")
 
 
 class _NotRecorded:

@@ -14,7 +14,7 @@ shows the pipeline's own working set.
 The model is the bundled ``span-x3`` if present, else SPAN's default config with a seeded random
 init (random weights cost the same time and memory as trained ones).
 
-Run: ``nice -n 19 python perf/tile_memory.py [--sizes 1000x750,4000x3000] [--tile 256]``
+Run: ``nice -n 19 python training/measure/tile_memory.py [--sizes 1000x750,4000x3000] [--tile 256]``
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 ``PUBLISHED[scale][method]`` maps each of Set5, Set14 and BSD100 to the PSNR (dB, Y channel;
 None: not reported for that set) and ``ref`` to where the numbers come from. The library takes
 this table as an argument (``hubsr.cards.write_card(published=...)``, and ``hubsr report`` reads
-``model_cards/results/published.json``, which ``release/generate.py`` writes from it); it never
-imports it.
+``model_cards/results/published.json``, which ``training/release/generate.py`` writes from it); it
+never imports it.
 """
 
 from __future__ import annotations

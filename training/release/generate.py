@@ -9,7 +9,7 @@ plus bicubic, at each scale the bundled models have:
    again in the precision ``upscale`` picks by default on this machine (``--dtype auto``: bf16
    on a CPU with bf16 units) -> benchmark-auto.json;
 2. each folder's README.md (``hubsr card``), with the default precision's PSNR and speed, the
-   ONNX speed ratio of results/onnx_speed.json (``python perf/onnx_speed.py``) and the
+   ONNX speed ratio of results/onnx_speed.json (``python training/measure/onnx_speed.py``) and the
    published references of ``published.py``, which also go to results/published.json (read by
    ``hubsr report``);
 3. results/psnr_vs_time.png (Set14 PSNR against CPU seconds per image, float32, a panel a
@@ -20,7 +20,7 @@ plus bicubic, at each scale the bundled models have:
 5. the results section of the repository README.md, between ``<!-- results:start -->`` and
    ``<!-- results:end -->`` (the markers are added if README.md has none): one table a scale.
 
-Run from anywhere: ``python release/generate.py`` (``--skip-benchmark`` reuses the JSON;
+Run from anywhere: ``python training/release/generate.py`` (``--skip-benchmark`` reuses the JSON;
 ``--models abpn-x3`` re-measures only that model and keeps the others' results).
 Timings depend on the machine and its load: run it on an otherwise idle machine.
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,13 +45,14 @@ from hubsr.imageio import save_image_atomic
 from hubsr.protocol import make_lr, modcrop, score
 from hubsr.testsets import BENCHMARK_SETS, dataset_dir, load_rgb
 
-from published import PUBLISHED, published_json  # release/ is on sys.path when this script runs
+from published import PUBLISHED, published_json  # a sibling: a script's folder is importable
 from readme_table import render_readme_section, replace_readme_section
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CARDS = REPO / "model_cards"
 RESULTS = CARDS / "results"
 README = REPO / "README.md"
+EXPERIMENT_LOG = REPO / "training" / "ablations"
 SCALE = 3  # the homework's scale: the plot, the comparison sheet and the first README table
 KINDS = ("plain", "tta", "auto")
 
@@ -62,15 +64,40 @@ def results_json(scale: int, kind: str = "plain") -> Path:
 
 
 BENCHMARK_JSON = results_json(SCALE)
-# onnxruntime against torch per model, from perf/onnx_speed.py (run apart: it exports).
+# onnxruntime against torch per model, from training/measure/onnx_speed.py (run apart: it exports).
 ONNX_SPEED_JSON = RESULTS / "onnx_speed.json"
 TTA_JSON = results_json(SCALE, "tta")
 PUBLISHED_JSON = RESULTS / "published.json"
 
 # Reproductions of published baselines: their papers report no self-ensemble, and x8 TTA of the
 # networks that run at HR resolution (VDSR, SRCNN) would take most of this script's time. The
-# photo models are measured on degraded inputs instead (release/photo.py).
+# photo models are measured on degraded inputs instead (training/release/photo.py).
 NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3", *PHOTO_MODELS.values())
+
+# The round of the experiment log (a folder of EXPERIMENT_LOG) that made each shipped model, which
+# its card links to. abpn-x2 and abpn-x4 ran round 3's recipe at their scale; the models the GPU
+# made in one call (training/plans/gpu-15min.json) have no round.
+ROUND_OF = {
+    "edsr24-x3": "KG-deeper-longer",
+    "edsr-x3": "KF-continued",
+    "abpn-x3": "KS-skip-distilled",
+    "abpn-x2": "3-muon-detail",
+    "abpn-x4": "3-muon-detail",
+    "edsr-x2": "SE-self-ensemble-x2-x4",
+    "edsr-x4": "SE-self-ensemble-x2-x4",
+    "photo-x2": "PA-photo",
+    "photo-x3": "PA-photo",
+    "photo-x4": "PA-photo",
+}
+
+
+def experiment_log_link(name: str) -> str | None:
+    """The link from ``name``'s card (model_cards/NAME/README.md) to its round's README."""
+    if name not in ROUND_OF:
+        return None
+    round_readme = EXPERIMENT_LOG / ROUND_OF[name] / "README.md"
+    return Path(os.path.relpath(round_readme, CARDS / name)).as_posix()
+
 
 # (Set14 image, left, top) of each 80x80 HR crop in the comparison sheet.
 CROPS = (("baboon", 280, 0), ("comic", 90, 50), ("zebra", 230, 90), ("ppt3", 35, 240))
@@ -127,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {write_bytes_atomic(PUBLISHED_JSON, published_json().encode())}")
     for name, folder in models.items():
         plain, tta, fast = jsons[scale_of[name]]
-        degraded = RESULTS / f"degraded-x{scale_of[name]}.json"  # from release/photo.py
+        degraded = RESULTS / f"degraded-x{scale_of[name]}.json"  # from training/release/photo.py
         card = write_card(
             folder,
             plain,
@@ -136,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             onnx_speed=onnx_speed,
             published=PUBLISHED,
             degraded=degraded if degraded.is_file() else None,
+            experiment_log=experiment_log_link(name),
         )
         print(f"wrote {card}")
     x3 = [n for n in names if scale_of[n] == SCALE]

@@ -1,12 +1,12 @@
 """onnxruntime against torch, float32, per bundled model: the ratio each model card reports.
 
-    python perf/onnx_speed.py                       # every bundled model, Set14
-    python perf/onnx_speed.py --models abpn-x3 --dataset Set5
+    python training/measure/onnx_speed.py                       # every bundled model, Set14
+    python training/measure/onnx_speed.py --models abpn-x3 --dataset Set5
 
 Each model is exported with ``hubsr export`` (opset 18, float32) to a temporary file; then every
 image of the set is upscaled by ``model.upscale(lr, dtype="float32")`` and by the ONNX file in
 onnxruntime (as many threads as torch), one after the other, so that both see the same load.
-Writes ``model_cards/results/onnx_speed.json`` (read by ``release/generate.py``): per model
+Writes ``model_cards/results/onnx_speed.json`` (read by ``training/release/generate.py``): per model
 the mean seconds per image of each path and ``onnx_over_torch``, onnxruntime's time as a
 multiple of torch's (below 1: onnxruntime is faster), with the machine and set it was timed on;
 ``--models`` re-times those models and keeps the other rows as they were. Run it on an
@@ -37,9 +37,9 @@ from hubsr.imageio import list_images
 from hubsr.protocol import make_lr, modcrop
 from hubsr.testsets import dataset_dir, load_rgb
 
-from cpu_speed import cpu_name  # perf/ is on sys.path when a script in it runs
+from cpu_speed import cpu_name  # a sibling: a script's folder is importable
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_JSON = REPO / "model_cards" / "results" / "onnx_speed.json"
 
 

@@ -1,7 +1,7 @@
 """Does inference on a GPU give the CPU's answer? Set14 x3 through ``model.upscale`` on the CPU
 (float32), on CUDA in float32 and on CUDA with bf16 autocast, for bundled models.
 
-    python perf/cuda_check.py --models edsr-x3 abpn-x3 --json cuda_check.json
+    python training/measure/cuda_check.py --models edsr-x3 abpn-x3 --json cuda_check.json
 
 Prints, per model and mode, the Set14 PSNR by the benchmark protocol, seconds per image, and how
 far the uint8 outputs are from the CPU's (largest difference in grey levels, share of values that

@@ -1,7 +1,7 @@
 """How close each bundled model runs to this CPU's limit, in float32 and in the default precision.
 
-    python perf/cpu_speed.py                    # every bundled model, 256x256 LR input
-    python perf/cpu_speed.py --models abpn-x3 edsr-x3 --size 256 --repeats 5
+    python training/measure/cpu_speed.py                    # every bundled model, 256x256 LR input
+    python training/measure/cpu_speed.py --models abpn-x3 edsr-x3 --size 256 --repeats 5
 
 One run measures, on the same machine and load:
 
@@ -13,7 +13,7 @@ One run measures, on the same machine and load:
    ``before``: the float32 forward in the NCHW layout that hubsr used before channels_last;
 3. the achieved TFLOP/s of each forward pass and its fraction of the peak of the same precision.
 
-Prints a table and writes ``perf/results/cpu_speed-<machine>.json``. Times are medians.
+Prints a table and writes ``model_cards/results/speed/cpu_speed-<machine>.json``. Times are medians.
 Run it on an otherwise idle machine.
 """
 
@@ -38,7 +38,8 @@ from hubsr.bundled import bundled_models
 from hubsr.pipeline import resolve_amp_dtype
 from hubsr.precision import cpu_bf16_speedup, cpu_bf16_units, precision_name
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Beside the other published results, which the cards and the README cite.
+RESULTS = Path(__file__).resolve().parents[2] / "model_cards" / "results" / "speed"
 CPU = torch.device("cpu")
 
 
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", help="bundled model names (default: all)")
     parser.add_argument("--size", type=int, default=256, help="LR side in pixels (default 256)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per figure")
-    parser.add_argument("--json", type=Path, help="output JSON (default: perf/results/)")
+    parser.add_argument(
+        "--json", type=Path, help="output JSON (default: model_cards/results/speed/)"
+    )
     args = parser.parse_args(argv)
     names = args.models or list(bundled_models())
     peaks = {"fp32": matmul_peak(torch.float32, 3), "bf16": matmul_peak(torch.bfloat16, 3)}
