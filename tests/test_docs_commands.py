@@ -49,7 +49,6 @@ NOT_RUN = {
     "pip install -e .[train]": "an install from the package index; done already",
     ".venv/bin/python -m pytest": "the whole test suite, this file included",
     "hubsr push runs/abpn-x3 you/abpn-x3": "uploads to the Hub: needs a token and the network",
-    "bash training/gpu_run.sh": "needs a CUDA GPU: five trainings sharing one H200 for 9 minutes",
     "accelerate launch --multi_gpu --num_processes 2 -m hubsr.cli upscale albums/ -o big/ -r": (
         "several processes; tests/test_collections.py runs this split with 2 CPU processes"
     ),
