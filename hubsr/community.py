@@ -30,7 +30,6 @@ plain containers only: no code from the file runs. ``.safetensors`` holds tensor
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import json
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from .bundled import sha256_of
 from .errors import HubSRError
 from .hub import download_files, register_checkpoint_reader
 from .spandrel_model import SpandrelModel, import_spandrel
@@ -94,7 +94,7 @@ def read_checkpoint(
         source = name if revision is None else f"{name}@{revision}"
     state = read_state_dict(path)
     refuse_non_finite(state, source)
-    return from_state_dict(state, source=source, sha256=_sha256(path))
+    return from_state_dict(state, source=source, sha256=sha256_of(path))
 
 
 def read_state_dict(path: str | Path) -> dict:
@@ -242,14 +242,6 @@ def _config_values(net, arch: str, source: str) -> dict:
             f"{source} ({arch}): its setting {key}={value!r} cannot be written to config.json"
         )
     return values
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_line(exc: BaseException) -> str:
