@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import HubSRError
+from .errors import HubSRError, register_bundled_lookup
 
 # The checkout's model_cards/ (editable install), else the wheel's copy of the default models;
 # HUBSR_MODELS_DIR points elsewhere if set.
@@ -142,3 +142,7 @@ def check_bundled_digest(weights_path: str | os.PathLike) -> None:
             f"recorded {expected[:12]}...): the file is damaged or was replaced; restore it "
             "(git checkout, or reinstall hubsr)"
         )
+
+
+# The pipeline's scale error names the bundled models of a scale, and does not import this module.
+register_bundled_lookup(models_of_scale)

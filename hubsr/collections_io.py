@@ -1,15 +1,20 @@
 """Collections of images for ``hubsr upscale``: folder trees, output formats, EXIF, and the split
 of the inputs between processes started by ``accelerate launch``.
 
-Nothing here decodes pixels: a collection is a list of paths, so memory stays flat over any
-number of files (the command decodes, upscales and writes one file at a time).
+Nothing here decodes pixels: a collection is a list of paths, and the command decodes, upscales
+and writes one file at a time. What the files leave behind in the process is bounded here
+(:func:`bound_shape_caches`, :func:`release_memory`), so memory stays flat over any number
+of files of many sizes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import re
+import sys
 from pathlib import Path
 
 from PIL import ExifTags, Image
@@ -21,10 +26,12 @@ from .video import is_video, video_output_name
 __all__ = [
     "OUTPUT_FORMATS",
     "ProcessShare",
+    "bound_shape_caches",
     "exif_for_output",
     "folder_inputs",
     "output_name",
     "process_share",
+    "release_memory",
     "remove_stale_temporaries",
     "save_params",
     "walk_tree",
@@ -52,6 +59,21 @@ _LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280,
 _LAYOUT_TAGS |= {317, 320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532, 34675}
 # A temporary file of hubsr.atomic: the result's name, 8 hex digits.
 _TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")
+# On the CPU, oneDNN compiles the kernels of a convolution for each input shape and keeps them
+# in two caches of 1,024 entries each (oneDNN's own primitives, and PyTorch's ideep cache in
+# front of it); a collection of many sizes has a new shape at nearly every file, and the
+# process grew with them. Each cache reads its size from the environment once, at the first
+# convolution: nothing resizes it later (oneDNN's dnnl_set_primitive_cache_capacity is not
+# exported by PyTorch). Measured (training/measure/collection_memory.py, abpn-x2, the first 160
+# files of collection_bench.py's tree, one thread; model_cards/results/collection-memory.json):
+# the RSS rose 3.7% from the first 32 files to the last 32 as it was, 3.5% with malloc_trim
+# alone, 0.1% with both caches at 64 entries and malloc_trim; and over collection_bench.py rss's
+# 2,000 files (hubsr upscale, abpn-x2), from 766 to 912 MiB (first 100 files, last 100) before,
+# 743 to 744 MiB with both (collection-rss.json). 64 holds every convolution of
+# one shape of each bundled model (edsr24-x3, the deepest, has 52), so a video's frames compile
+# their kernels once; a tiled image's edge tiles may compile theirs again (not measured).
+SHAPE_CACHE_CAPACITY = 64
+_SHAPE_CACHES = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
 
 
 def output_name(src: Path, fmt: str | None = None) -> str:
@@ -155,6 +177,42 @@ def save_params(dst: Path, exif: bytes | None, quality: int | None) -> dict:
     if quality is not None and fmt in ("JPEG", "WEBP"):
         params["quality"] = quality
     return params
+
+
+def bound_shape_caches(capacity: int = SHAPE_CACHE_CAPACITY) -> None:
+    """Cap oneDNN's caches of compiled kernels at ``capacity`` entries each, unless the user's
+    environment sizes them. Takes effect only if called before the process's first CPU
+    convolution (the caches read their size then); harmless after, and on other devices."""
+    for name in _SHAPE_CACHES:
+        os.environ.setdefault(name, str(capacity))
+
+
+def release_memory() -> bool:
+    """Hand the memory the last file freed back to the system; whether anything was asked.
+
+    glibc keeps freed memory in its heaps for reuse; what the kernels evicted from the caches
+    that :func:`bound_shape_caches` bounds leave there is in pieces the next file's new shape
+    does not reuse. ``malloc_trim(0)`` returns every free page of every heap (alone it did not
+    flatten the RSS: with the caches bounded it did; see :data:`SHAPE_CACHE_CAPACITY`). Only
+    glibc has it: elsewhere (macOS, Windows, musl) this does nothing."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library this process already runs on
+    except (OSError, AttributeError):  # musl, or a static build
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 class ProcessShare:

@@ -1,4 +1,14 @@
-"""The one exception type users of hubsr need to catch (the others here are its subclasses)."""
+"""The one exception type users of hubsr need to catch (the others here are its subclasses).
+
+Every module of hubsr raises these, so this one imports nothing of hubsr: what a message needs
+to know (the bundled models of a scale, whether bicubic has it) is passed in as data by the
+module that knows it, or, for :class:`ExpectedScaleError`, looked up through the function that
+:mod:`hubsr.bundled` registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 
 class HubSRError(ValueError):
@@ -33,7 +43,9 @@ class ScaleError(HubSRError):
     """A model asked for a scale it does not have.
 
     ``model_scale`` is the model's own scale (None where no model of that name exists at
-    ``scale``: ``reason`` then says why), ``others`` the bundled models of ``scale``.
+    ``scale``: ``reason`` then says why), ``others`` the bundled models of ``scale``, and
+    ``bicubic_refusal`` why ``bicubic`` does not load at ``scale`` (None: it does;
+    :func:`hubsr.registry.bicubic_refusal`), so that a hint offers only what works.
     """
 
     def __init__(
@@ -43,9 +55,11 @@ class ScaleError(HubSRError):
         model_scale: int | None,
         others: list[str],
         reason: str = "",
+        *,
+        bicubic_refusal: str | None = None,
     ):
         self.name, self.scale, self.model_scale = name, scale, model_scale
-        self.others, self.reason = others, reason
+        self.others, self.reason, self.bicubic_refusal = others, reason, bicubic_refusal
         super().__init__(self.describe())
 
     def describe(self, flag: str = "") -> str:
@@ -65,8 +79,8 @@ class ScaleError(HubSRError):
         else:
             offer = f"no bundled model upscales x{scale}"
             if flag:
-                offer += f"; {without_a_bundled_model(scale)}"
-            elif _bicubic(scale):
+                offer += f"; {without_a_bundled_model(scale, self.bicubic_refusal)}"
+            elif self.bicubic_refusal is None:
                 offer += "; bicubic does"
         if flag:
             return (
@@ -98,22 +112,49 @@ class TooManyPixelsError(HubSRError):
         )
 
 
-def without_a_bundled_model(scale: int) -> str:
+def without_a_bundled_model(scale: int, bicubic_refusal: str | None) -> str:
     """What to use on the command line for a ``scale`` that no bundled model has: ``--model
-    bicubic`` only if it has that scale (a hint never offers what then fails), or a model of
-    the user's own."""
-    from .registry import alias_variant  # here, not above: the registry imports this module
-
+    bicubic`` only if it has that scale (``bicubic_refusal`` None; a hint never offers what
+    then fails), or a model of the user's own."""
     own = f"name a x{scale} model with --model PATH|REPO_ID"
-    try:
-        alias_variant("bicubic", scale)
-    except ScaleError as exc:
-        return f"nor does bicubic ({exc.reason}); {own}"
+    if bicubic_refusal is not None:
+        return f"nor does bicubic ({bicubic_refusal}); {own}"
     return f"--model bicubic does (the baseline), or {own}"
 
 
-def _bicubic(scale: int) -> bool:
-    """Whether ``bicubic`` loads at ``scale``: a hint offers only what works."""
-    from .registry import find_variant  # here, not above: the registry imports this module
+class ExpectedScaleError(ScaleError):
+    """:func:`hubsr.pipeline.upscale` was given ``scale`` and a model of another scale.
 
-    return find_variant(f"bicubic-x{scale}") is not None
+    The pipeline knows only the model contract, not which models ship: ``others`` are looked
+    up here, through the function :mod:`hubsr.bundled` registers when it is imported (``import
+    hubsr`` does), as :func:`register_bundled_lookup` says.
+    """
+
+    def __init__(self, scale: int, model_scale: int):
+        super().__init__("this model", scale, model_scale, _bundled_of_scale(scale))
+
+    def describe(self, flag: str = "") -> str:
+        """The message (the pipeline has no flags: ``flag`` is not used)."""
+        others = self.others
+        offer = (
+            f"bundled x{self.scale} models: {', '.join(others)}" if others else "none is bundled"
+        )
+        return (
+            f"expected a x{self.scale} model, but this model upscales x{self.model_scale} ({offer})"
+        )
+
+
+def _no_bundled_models(scale: int) -> list[str]:
+    return []
+
+
+# The bundled models of a scale, default first: hubsr.bundled registers its lookup, because it
+# builds on this module; this module never imports it.
+_bundled_of_scale: Callable[[int], list[str]] = _no_bundled_models
+
+
+def register_bundled_lookup(lookup: Callable[[int], list[str]]) -> None:
+    """Make ``lookup(scale)`` the source of the bundled models an :class:`ExpectedScaleError`
+    names (:func:`hubsr.bundled.models_of_scale`)."""
+    global _bundled_of_scale
+    _bundled_of_scale = lookup

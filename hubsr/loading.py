@@ -22,9 +22,9 @@ from . import community  # noqa: F401  (reads checkpoint files for HubSR.from_pr
 from .bundled import models_of_scale
 from .errors import ScaleError
 from .hub import HubSR
-from .registry import alias_variant
+from .registry import alias_variant, bicubic_refusal
 
-__all__ = ["load"]
+__all__ = ["load", "scale_error"]
 
 
 def load(
@@ -73,5 +73,13 @@ def load(
             map_location=map_location,
         )
     if scale is not None and model.scale != scale:
-        raise ScaleError(str(name_or_path), scale, model.scale, models_of_scale(scale))
+        raise scale_error(str(name_or_path), scale, model.scale)
     return model
+
+
+def scale_error(name: str, scale: int, model_scale: int) -> ScaleError:
+    """The error for the model ``name`` of ``model_scale`` asked for ``scale``: it names the
+    bundled models of ``scale``, and bicubic where bicubic has that scale."""
+    return ScaleError(
+        name, scale, model_scale, models_of_scale(scale), bicubic_refusal=bicubic_refusal(scale)
+    )

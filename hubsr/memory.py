@@ -110,16 +110,22 @@ def working_set(model, height: int, width: int) -> int:
     return int(MARGIN * bytes_per_pixel(model) * height * width)
 
 
-def plan_tiles(model, height: int, width: int, context: int, budget: int) -> tuple[int, int]:
+def plan_tiles(
+    model, height: int, width: int, context: int, budget: int, *, multiple: int = 1
+) -> tuple[int, int]:
     """The tile ``(rows, columns)`` that fits ``budget`` with ``context`` pixels on each side:
     the whole image when it fits, else as many tiles as the largest square that fits needs,
     evened out over the image. Never smaller than ``context + 1`` (a tile must outweigh its
     context), even if that does not fit: the budget is then exceeded, not ignored silently
-    (an allocation that fails is reported by :func:`hubsr.pipeline.upscale`)."""
+    (an allocation that fails is reported by :func:`hubsr.pipeline.upscale`).
+
+    ``multiple``: the model's ``tile_multiple``, to which the pipeline rounds tiles up; the
+    square is a multiple of it, so that the rounded tiles still fit."""
     if not budget or working_set(model, height + 2 * context, width + 2 * context) <= budget:
         return height, width
     window = math.isqrt(budget // max(1, working_set(model, 1, 1)))  # the square that fits
-    side = max(window - 2 * context, context + 1)
+    side = window - 2 * context
+    side = max(side - side % multiple, context + 1)
     rows, cols = math.ceil(height / side), math.ceil(width / side)
     return math.ceil(height / rows), math.ceil(width / cols)
 

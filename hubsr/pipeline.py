@@ -2,7 +2,8 @@
 
 This module only needs the model's interface (``scale``, ``in_channels``, ``size_multiple``,
 ``bf16_safe`` and ``forward`` on a float ``N x C x H x W`` batch in [0, 1]); it never imports
-:mod:`hubsr.models` or :mod:`hubsr.hub`, so any module with those attributes works.
+:mod:`hubsr.models` or :mod:`hubsr.hub`, so any module with those attributes works, nor which
+models ship (:mod:`hubsr.bundled`; tests/test_lint.py holds it to that).
 
 Memory: the input stays on the CPU as integers; each tile is cut from it, sent to the device,
 run, cropped, rounded and written into a preallocated integer output (a numpy array, or the
@@ -10,14 +11,16 @@ output PIL image itself). Peak memory is the input, the output and a working set
 on the tile size only, not on the image size; without ``tile``, the tile is planned from the
 model's measured working set and a memory budget (:mod:`hubsr.memory`).
 
-Numbers: around the image the model sees :data:`BORDER` mirrored pixels (0 for now: the zeros
-of its own convolutions, see there); colour with alpha goes through the model premultiplied;
+Numbers: around the image the model sees :data:`BORDER` mirrored pixels, not the zeros of its
+own convolutions (the benchmark keeps the zeros, see there); colour with alpha goes through the
+model premultiplied;
 16-bit images run in float32 by default; a NaN or infinite output is an error.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,9 +29,8 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from .bundled import models_of_scale
 from .dihedral import VIEWS, dihedral, undo_dihedral
-from .errors import HubSRError, TooManyPixelsError
+from .errors import ExpectedScaleError, HubSRError, TooManyPixelsError
 from .imageio import DEFAULT_MAX_PIXELS, LoadedImage, read_image
 from .memory import is_out_of_memory, more_memory, plan_tiles, resolve_budget
 from .precision import default_amp_dtype
@@ -44,16 +46,21 @@ __all__ = [
     "upscale",
 ]
 
-# Pixels mirrored outward around the image (numpy's "symmetric": MATLAB imresize's padding)
-# before the model runs, so that its convolutions never see zeros at the image's edge. With the
-# zeros, flat colour came out 22-57 levels off in corner pixels and a 1x1 image up to 117; with
-# 4 mirrored pixels every bundled model stays within 2 levels (1 for EDSR and ABPN). Measured on
-# Set5 in float32 against zeros: -0.034/-0.026/-0.034 dB for the x2/x3/x4 defaults (the
-# models were trained with zero padding at patch edges); "reflect" lost 0.06-0.07 dB and
-# "edge" 0.14-0.20, and 8 or 16 pixels gained at most 0.003 dB for 2-4 times the extra work.
-# Every published number (cards, README, TTA rows) was measured with the zeros, so the mirrored
-# border waits for the release that re-measures them all: 0 keeps the zeros until then.
-BORDER = 0
+# LR pixels mirrored outward around the image (numpy's "symmetric": MATLAB imresize's padding)
+# before the model runs, so that its convolutions never see zeros at the image's edge. Worst
+# flat-colour error of the bundled models on 40x40, 2x2 and 1x1 images (5 colours, float32 and
+# bf16): with the zeros up to 58 levels off at the edge (1x1: 123); with 4 pixels within 2
+# but photo-x2/x3/x4 (3/3/4, at the edge); with 8 the edge comes out as the interior does, for
+# every model: within 2 but photo-x4 (3). No border reaches the interior, where some models map
+# a flat colour to another one (an endless flat image, every convolution padded circularly, 127
+# colours: photo-x2/x3/x4 3/5/6 levels off, abpn-gpu-x3 and srcnn-x3 11, espcn-x3 14, all on
+# saturated colours; the others within 2). Set5 in float32 against the zeros: -0.030/-0.025/
+# -0.030 dB for the x2/x3/x4 defaults, +0.003 to -0.033 for the others (the models were trained
+# with zero padding at patch edges), 4 pixels within 0.004 dB of that; at 4 pixels "reflect"
+# lost 0.06-0.07 dB and "edge" 0.14-0.20 (on flat colour every mode is the same), and the extra
+# work is the border's share of the pixels. Published numbers keep the papers' zeros:
+# the benchmark passes border=0 (hubsr.benchmark.PROTOCOL_BORDER).
+BORDER = 8
 BORDER_MODE = "symmetric"
 # Bicubic taps reach 2 LR pixels beyond an output pixel; 4 makes tiled alpha match untiled alpha.
 _ALPHA_CONTEXT = 4
@@ -103,6 +110,7 @@ def upscale(
     progress: bool = False,
     scale: int | None = None,
     memory_budget: int | str | None = None,
+    border: int = BORDER,
 ):
     """Upscale ``img`` by ``model.scale``; the output is exactly ``scale*W x scale*H``.
 
@@ -119,7 +127,10 @@ def upscale(
             after the model (each output pixel comes from exactly one tile: no blending and no
             seams when the overlap covers the model's receptive field). ``None``: one pass if
             the model's working set on the image fits ``memory_budget``, else the fewest
-            tiles that fit (:func:`hubsr.memory.plan_tiles`), cut the same way.
+            tiles that fit (:func:`hubsr.memory.plan_tiles`), cut the same way. With several
+            tiles, the tile and overlap are rounded up to multiples of the model's
+            ``tile_multiple`` (if it has one), as is ``border``; a model whose ``image_wide``
+            says why its tiles cannot be seamless gives one warning.
         tile_overlap: context pixels per side; must be smaller than ``tile``.
         tta: x8 self-ensemble (4 rotations x horizontal flip, outputs averaged); 8x slower,
             composes with tiling.
@@ -139,6 +150,10 @@ def upscale(
         memory_budget: bytes one pass may use (or ``"800M"``, ``"4G"``; 0: no limit, never tile
             unasked); ``None``: ``HUBSR_MEMORY_BUDGET`` if set, else half the free memory, at
             most 1.5 GiB on the CPU (:func:`hubsr.memory.resolve_budget`). Ignored with ``tile``.
+        border: LR pixels mirrored outward around the image before the model runs, so that
+            flat colour stays flat up to the edge (:data:`BORDER`, see there); 0 leaves the
+            model's own zero padding, the protocol every published number was measured with
+            (:func:`hubsr.benchmark.benchmark` passes 0).
 
     Returns:
         The same kind as the input: a PIL image for a PIL image or a path, a numpy array of the
@@ -180,6 +195,8 @@ def upscale(
     check_tiling(tile, tile_overlap)
     if not isinstance(tta, bool):
         raise HubSRError(f"tta must be True or False, got {tta!r}")
+    if not _is_int(border) or border < 0:
+        raise HubSRError(f"border must be an integer >= 0, got {border!r}")
     dev = resolve_device(device) if device is not None else _model_device(model)
     resolve_budget(dev, memory_budget)  # a budget that is no size is refused before decoding
     try:
@@ -193,18 +210,25 @@ def upscale(
         ) from None
     amp_dtype = resolve_amp_dtype(dtype, dev, model, bit_depth=8 * src.dtype.itemsize)
     runner = _Runner(model, dev, amp_dtype, tta, src.shape[2])
+    multiple = getattr(model, "tile_multiple", 1)
+    # On the model's grid: a border off it moves the windows of the whole image (see _on_grid),
+    # and away from the edges the output would no longer be the architecture's own.
+    border = _round_up(border, multiple)
     if tile is None:
         # Read once the output has taken its share: under an address-space limit, a budget read
         # before planned 134x131 tiles for a 12 MP photo that then did not fit (ulimit -v 4.1 GiB).
         budget = resolve_budget(dev, memory_budget)
         # An RGB image on a grey model runs as a batch of three.
         batch = runner.colour_channels // min(runner.colour_channels, runner.model_channels)
-        context = max(tile_overlap, BORDER)
-        tiles = plan_tiles(model, *src.shape[:2], context, budget // batch)
+        context = max(_round_up(tile_overlap, multiple), border)
+        tiles = plan_tiles(model, *src.shape[:2], context, budget // batch, multiple=multiple)
     else:
         tiles = (tile, tile)
+    tiles, tile_overlap = _on_grid(tiles, tile_overlap, multiple, src.shape[:2])
+    if not _one_tile(tiles, src.shape[:2]):
+        _warn_if_not_seamless(model, asked=tile is not None)
     try:
-        _run(runner, src, sink, tiles, tile_overlap, progress)
+        _run(runner, src, sink, tiles, tile_overlap, border, progress)
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise
@@ -212,7 +236,9 @@ def upscale(
     return sink.result()
 
 
-def _run(runner: _Runner, src: np.ndarray, sink, tiles, tile_overlap: int, progress: bool):
+def _run(
+    runner: _Runner, src: np.ndarray, sink, tiles, tile_overlap: int, border: int, progress: bool
+):
     model, scale = runner.model, runner.scale
     was_training = model.training
     # channels_last: oneDNN's and cuDNN's fast convolutions are NHWC; a no-op for 2-D weights.
@@ -222,9 +248,8 @@ def _run(runner: _Runner, src: np.ndarray, sink, tiles, tile_overlap: int, progr
         with torch.inference_mode():
             quiet = not progress or len(boxes) == 1  # one pass needs no bar
             for box in tqdm(boxes, disable=quiet, desc="tiles", unit="tile", leave=False):
-                sink.write(
-                    box[0] * scale, box[2] * scale, _upscale_box(runner, src, box, tile_overlap)
-                )
+                hr = _upscale_box(runner, src, box, tile_overlap, border)
+                sink.write(box[0] * scale, box[2] * scale, hr)
     finally:
         model.train(was_training)
 
@@ -250,11 +275,7 @@ def _check_model(model, scale) -> None:
     if not _is_int(model_scale) or model_scale < 1:
         raise HubSRError(f"the model has no valid integer 'scale' attribute (got {model_scale!r})")
     if scale is not None and scale != model_scale:
-        others = models_of_scale(scale)
-        offer = f"bundled x{scale} models: {', '.join(others)}" if others else "none is bundled"
-        raise HubSRError(
-            f"expected a x{scale} model, but this model upscales x{model_scale} ({offer})"
-        )
+        raise ExpectedScaleError(scale, model_scale)  # it names the bundled models of scale
 
 
 def check_tiling(tile, tile_overlap, *, flags: bool = False) -> None:
@@ -430,6 +451,39 @@ class _ImageSink:
 
 
 # -- tiles ----------------------------------------------------------------------------------------
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _one_tile(tiles, size) -> bool:
+    return tiles[0] >= size[0] and tiles[1] >= size[1]
+
+
+def _on_grid(tiles, overlap: int, multiple: int, size) -> tuple[tuple[int, int], int]:
+    """``tiles`` (rows, columns) and ``overlap`` rounded up to multiples of the model's
+    ``tile_multiple`` when the image is cut into more than one tile; whole, as they are.
+
+    Attention models cut their input into windows (and stripes) counted from its top-left
+    corner. A tile's windows fall where the whole image's do only if the tile's window starts
+    on that grid: its corner is a multiple of the tile, less the overlap, plus the mirrored
+    border (which :func:`upscale` rounds the same way, as it moves the whole image's grid too).
+    Off the grid every tile sees other windows than the whole image does, and the seams show.
+    """
+    if _one_tile(tiles, size):  # no grid to match
+        return tiles, overlap
+    overlap = _round_up(overlap, multiple)
+    least = overlap + multiple  # a tile must outweigh its overlap
+    return tuple(max(_round_up(t, multiple), least) for t in tiles), overlap
+
+
+def _warn_if_not_seamless(model, *, asked: bool) -> None:
+    """One warning when a model whose operations read the whole image runs in tiles."""
+    reason = getattr(model, "image_wide", "")
+    if reason:
+        cure = "use a larger --tile or none" if asked else "raise --memory-budget to run it whole"
+        warnings.warn(f"tiles of this model are not seamless: {reason}; {cure}", stacklevel=3)
+
+
 def _boxes(height: int, width: int, tiles) -> Iterator[tuple[int, int, int, int]]:
     """``(y0, y1, x0, x1)`` LR boxes of ``tiles = (rows, columns)`` covering the image."""
     step_y, step_x = tiles
@@ -448,11 +502,12 @@ def _grow(box, context: int, height: int, width: int) -> tuple[int, int, int, in
     )
 
 
-def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int) -> np.ndarray:
-    """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer dtype."""
+def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int, border: int) -> np.ndarray:
+    """The HR pixels of one LR box, ``sh x sw x C``, rounded to the input's integer dtype; the
+    model's windows get ``border`` mirrored pixels where they touch the image's edge."""
     k, scale = runner.colour_channels, runner.scale
     if src.shape[2] == k:
-        return _to_integers(_crop_run(src, box, overlap, scale, runner, BORDER), src.dtype)
+        return _to_integers(_crop_run(src, box, overlap, scale, runner, border), src.dtype)
     # Colour with alpha goes through the model premultiplied, so that a transparent pixel's
     # hidden colour weighs nothing, and is divided by the model's output for alpha alone (per
     # channel), so that a one-colour shape keeps its colour up to its edge. Dividing by the
@@ -460,8 +515,8 @@ def _upscale_box(runner: _Runner, src: np.ndarray, box, overlap: int) -> np.ndar
     # transparent black (the model's edges are sharper than bicubic's), and the mean of the
     # channels down to 245. Where the model's alpha is small (its edges ring, and a ratio of
     # two small outputs is noise), bicubic divides instead: linear, so exact for one colour.
-    colour = _crop_run(src, box, overlap, scale, runner.premultiplied, BORDER)
-    coverage = _crop_run(src[:, :, k:], box, overlap, scale, runner.coverage, BORDER)
+    colour = _crop_run(src, box, overlap, scale, runner.premultiplied, border)
+    coverage = _crop_run(src[:, :, k:], box, overlap, scale, runner.coverage, border)
     linear = _crop_run(src, box, _ALPHA_CONTEXT, scale, runner.bicubic_premultiplied)
     # The stored alpha: MATLAB bicubic, with just the context its taps need (imresize pads).
     alpha = _crop_run(src[:, :, k:], box, _ALPHA_CONTEXT, scale, runner.bicubic)

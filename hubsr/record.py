@@ -35,6 +35,7 @@ __all__ = [
 MODEL_FILES = ("README.md", "config.json", "model.safetensors")
 # The record of the run that trained it, where the folder has it.
 RECORD_FILES = (
+    "command.txt",
     "train_config.json",
     "train_summary.json",
     "metrics.jsonl",

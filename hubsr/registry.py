@@ -133,3 +133,13 @@ def alias_variant(name: str, scale: int | None = None) -> str | None:
         cls = family[0].cls.__name__ if family else name
         raise ScaleError(name, scale, None, [], reason=f"{cls} supports scales {have}, got {scale}")
     return target
+
+
+def bicubic_refusal(scale: int) -> str | None:
+    """Why ``bicubic`` does not load at ``scale`` (the reason :func:`alias_variant` gives), or
+    None if it does: a hint offers bicubic only where it works (:class:`ScaleError`)."""
+    try:
+        alias_variant("bicubic", scale)
+    except ScaleError as exc:
+        return exc.reason
+    return None

@@ -14,11 +14,19 @@ The model honours the descriptor as spandrel's own call does: the input is padde
 then replicated) to the size requirements and the output cropped back; float16 or bfloat16 is
 refused where spandrel says the architecture does not support it. Needs spandrel
 (``pip install 'hubsr[spandrel]'``).
+
+Tiles: a network that cuts the image into windows, stripes or patches counts them from the
+input's top-left corner, so a tile gives the whole image's result only where it starts on the
+same grid: ``tile_multiple`` (derived from the network's settings) is the grid, which tiles and
+their overlap must be multiples of. ``image_wide`` names an operation that reads the whole image
+(a mean over it, windows that wrap around its edges): tiles of such a network are never
+seamless, whatever their size.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +42,31 @@ __all__ = ["SpandrelModel", "import_spandrel"]
 # pyproject's ``spandrel`` extra pins it.
 SPANDREL_VERSION = "0.4.2"
 TILING_HINTS = ("supported", "discouraged", "internal")
+# Settings that size a grid the network cuts its input into, from the top-left corner: windows
+# (shifted ones by half a window, which the same period covers), stripes, patches, and GRL's
+# anchors (average-pooled by anchor_window_down_factor).
+GRID_SETTINGS = (
+    "window_size",
+    "split_size",
+    "split_size_0",
+    "split_size_1",
+    "stripe_size",
+    "patch_size",
+    "anchor_window_down_factor",
+)
+# Grids fixed in the code rather than a setting: DCTLSA's transformer windows are 16 pixels.
+FIXED_GRIDS = {"DCTLSA": 16}
+# Operations that read the whole image (spandrel 0.4.2's code): tiles cannot reproduce them.
+IMAGE_WIDE = {
+    "AuraSR": "it draws a random style for each call, which modulates every convolution, and "
+    "its coarsest levels attend over the whole image",
+    "CRAFT": "its channel attention weighs every channel by correlations summed over the whole "
+    "image, and its shifted windows wrap around the image's edges",
+    "DCTLSA": "its shifted windows wrap around the image (unmasked): the pixels at one edge "
+    "attend to those at the opposite edge, and its 24 blocks carry that far inside",
+    "OmniSR": "its squeeze-excitation takes the mean of the whole image, and its grid attention "
+    "mixes pixels spread over the whole image",
+}
 
 
 def import_spandrel(what: str):
@@ -65,6 +98,14 @@ class SpandrelModel(HubSR):
         source: where the weights came from (a file name or ``user/repo/FILE``).
         source_sha256: the SHA-256 of that file, when it was read from one.
         spandrel_version: the spandrel version that recognised the checkpoint.
+
+    Attributes derived from the network (not stored in ``config.json``):
+        tile_multiple: LR pixels; tiles and their overlap must be multiples of it for tiles to
+            equal the whole image (the network's window or stripe grid then falls on each tile
+            as on the image). The overlap must also cover the receptive field, which grows with
+            depth: a multiple of ``tile_multiple`` at least once.
+        image_wide: ``""``, or the operation that reads the whole image, in words: then no
+            tiling equals the whole image.
     """
 
     architecture = "spandrel"
@@ -104,6 +145,8 @@ class SpandrelModel(HubSR):
         self.source, self.source_sha256 = source, source_sha256
         self._build = (_network_class(spandrel_architecture, spandrel_class), hyperparameters)
         self.net = self._build[0](**hyperparameters)
+        self.tile_multiple = _tile_multiple(spandrel_architecture, self.net, self.size_multiple)
+        self.image_wide = _image_wide(spandrel_architecture, self.net)
 
     def to(self, *args, **kwargs):
         """As ``nn.Module.to``; channels_last is skipped where a weight has 5 dimensions
@@ -175,6 +218,13 @@ class SpandrelModel(HubSR):
             if ok
         ]
         square = ", square" if self.size_square else ""
+        if self.image_wide:
+            tiles = f"not seamless: {self.image_wide}"
+        else:
+            tiles = (
+                f"seamless where `--tile` and `--tile-overlap` are multiples of "
+                f"{self.tile_multiple} and the overlap covers the network's reach"
+            )
         text = f"""---
 library_name: hubsr
 license: other
@@ -202,7 +252,7 @@ spandrel {SPANDREL_VERSION}) |
 | Input size | at least {self.size_minimum} px, a multiple of {self.size_multiple}{square} \
 (padded and cropped back by hubsr) |
 | Precisions | {", ".join(precisions)} |
-| Tiling | {self.tiling} |
+| Tiling | {tiles} (spandrel's hint: {self.tiling}) |
 
 ```bash
 hubsr upscale photo.png -o out/ --model THIS_FOLDER
@@ -222,6 +272,27 @@ itself must be installed: `pip install 'hubsr[spandrel]'`).
 def _padded(size: int, model: SpandrelModel) -> int:
     size = max(size, model.size_minimum)
     return -(-size // model.size_multiple) * model.size_multiple
+
+
+def _tile_multiple(architecture: str, net: torch.nn.Module, size_multiple: int) -> int:
+    """The least common multiple of spandrel's size multiple and every grid setting of
+    ``net``'s constructor arguments (its ``hyperparameters``, defaults included)."""
+    settings = getattr(net, "hyperparameters", {})
+    sizes = [size_multiple, FIXED_GRIDS.get(architecture, 1)]
+    for name in GRID_SETTINGS:
+        value = settings.get(name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        sizes += [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return math.lcm(*sizes)
+
+
+def _image_wide(architecture: str, net: torch.nn.Module) -> str:
+    """What of ``net`` reads the whole image, in words; ``""`` if nothing does."""
+    groups = getattr(net, "hyperparameters", {}).get("stripe_groups") or []
+    if architecture == "GRL" and any(g is not None for g in groups):
+        # get_stripe_info: a stripe is then the image's size divided by the group count.
+        return "its stripes are a fraction of the image's size (stripe_groups)"
+    return IMAGE_WIDE.get(architecture, "")
 
 
 def _network_class(architecture: str, class_name: str) -> type:

@@ -6,9 +6,12 @@ does a whole request, then one ``gr.Blocks`` page. ``python spaces/app.py`` serv
 ``HUBSR_SPACE_MAX_PIXELS`` to change the input size limit. Bundled models come from
 ``hubsr.bundled.bundled_models()`` (``model_cards/``, or ``HUBSR_MODELS_DIR``).
 
-Uploads arrive as files in Gradio's temporary folder and are read with
-:func:`hubsr.imageio.read_image` only (16-bit colour keeps its 16 bits); results are written to
-a private temporary folder, removed when the app exits or is stopped by SIGTERM or SIGHUP.
+Uploads arrive as files in Gradio's temporary folder and take the steps of ``hubsr upscale``
+(:mod:`hubsr.upscale_file`): read with :func:`hubsr.imageio.read_image` only (16-bit colour keeps
+its 16 bits), upscaled, written with :func:`hubsr.upscale_file.write_result` (colour profile and
+EXIF as the command line writes them), so the same upload gives the same PNG bytes as the
+command. Results go to a private temporary folder, removed when the app exits or is stopped by
+SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from PIL import Image, ImageDraw, ImageFont
 import hubsr
 from hubsr import HubSR, HubSRError
 from hubsr.bundled import DEFAULT_MODEL, PHOTO_MODELS, bundled_models, default_model
-from hubsr.errors import ScaleError, TooManyPixelsError
-from hubsr.imageio import read_image, result_icc_profile, save_image_atomic
-from hubsr.pipeline import output_mode
+from hubsr.errors import TooManyPixelsError
+from hubsr.imageio import read_image
+from hubsr.loading import scale_error
+from hubsr.upscale_file import result_kind, write_result
 
 # -- settings -------------------------------------------------------------------------------------
 MAX_PIXELS = int(os.environ.get("HUBSR_SPACE_MAX_PIXELS", "1000000"))  # input W x H; 0: none
@@ -99,8 +103,7 @@ def get_model(name: str, scale: int) -> HubSR:
         known = ", ".join([*MODELS, BICUBIC])
         raise _refuse(f"Unknown model {name!r}; this Space has: {known}.")
     if MODELS[name].scale != scale:
-        others = [n for n, model in MODELS.items() if model.scale == scale]
-        raise _refuse(f"{ScaleError(name, scale, MODELS[name].scale, others)}.")
+        raise _refuse(f"{scale_error(name, scale, MODELS[name].scale)}.")
     return MODELS[name]
 
 
@@ -199,17 +202,11 @@ def run(
     _delete_old_outputs()
     out_dir = Path(tempfile.mkdtemp(dir=OUTPUT_DIR))
     stem = Path(name).stem[:60] or "image"
-    result_path = save_image_atomic(
-        result,
-        out_dir / f"{stem}_{model_name}_x{model.scale}.png",
-        icc_profile=result_icc_profile(loaded, result),
-    )
+    result_path = write_result(result, loaded, out_dir / f"{stem}_{model_name}_x{model.scale}.png")
     baseline_path = result_path
     if baseline is not result:
-        baseline_path = save_image_atomic(
-            baseline,
-            out_dir / f"{stem}_bicubic_x{model.scale}.png",
-            icc_profile=result_icc_profile(loaded, baseline),
+        baseline_path = write_result(
+            baseline, loaded, out_dir / f"{stem}_bicubic_x{model.scale}.png"
         )
 
     (width, height), (out_width, out_height) = _size(img), _size(result)
@@ -259,22 +256,16 @@ def _size(img) -> tuple[int, int]:
 
 
 def _mode_notes(img) -> str:
-    if isinstance(img, np.ndarray):  # 16-bit colour, with alpha if it has 2 or 4 channels
-        notes = ["16-bit input: the PNG is 16-bit too"]
-        if img.shape[2] == 2:
-            notes.insert(0, "grey input gives a grey result")
-        if img.shape[2] in (2, 4):
-            notes.append("the alpha channel is upscaled with bicubic and kept")
-        return "Note: " + "; ".join(notes) + "."
-    notes, mode = [], output_mode(img)  # the pipeline's mode policy, in one place
-    if mode in ("L", "LA", "I;16", "I"):
+    """What the result is, where it is not plain 8-bit RGB (the pipeline's mode policy)."""
+    kind, notes = result_kind(img), []
+    if kind.grey:
         notes.append("grey input gives a grey result")
-    if mode.startswith("I"):
+    if kind.deep:
         notes.append("16-bit input: the PNG is 16-bit too")
-    if "A" in mode:
+    if kind.alpha:
         notes.append("the alpha channel is upscaled with bicubic and kept")
-    if mode.startswith("RGB") and not img.mode.startswith("RGB"):  # P, PA, CMYK, YCbCr
-        notes.append(f"{img.mode} input was converted to RGB")
+    if kind.converted_from:  # P, PA, CMYK, YCbCr
+        notes.append(f"{kind.converted_from} input was converted to RGB")
     return ("Note: " + "; ".join(notes) + ".") if notes else ""
 
 

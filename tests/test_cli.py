@@ -13,6 +13,7 @@ from PIL import Image
 
 from hubsr import HubSR, get_architecture
 from hubsr import precision as hubsr_precision
+from hubsr import upscale_file as file_steps
 from hubsr.bundled import DEFAULT_MODEL, bundled_models
 from hubsr.cli import COMMANDS, main
 from hubsr.cli import upscale as upscale_cli
@@ -133,7 +134,7 @@ def test_version(capsys):
 
 def test_output_folder_is_checked_before_any_work(inputs, tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(upscale_cli, "upscale", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(file_steps, "upscale", lambda *a, **k: calls.append(a))
     monkeypatch.setattr(upscale_cli, "load_model", lambda *a: calls.append(a))
     blocker = tmp_path / "a-file"
     blocker.write_text("in the way")

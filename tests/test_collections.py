@@ -3,11 +3,13 @@ split between processes started by ``accelerate launch`` (run for real with 2 CP
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,13 @@ from PIL import ExifTags, Image, ImageCms
 from hubsr import precision
 from hubsr.cli import main
 from hubsr.cli.upscale import same_cpu_precision
-from hubsr.collections_io import ProcessShare, exif_for_output
+from hubsr.collections_io import (
+    SHAPE_CACHE_CAPACITY,
+    ProcessShare,
+    bound_shape_caches,
+    exif_for_output,
+    release_memory,
+)
 
 BICUBIC = ["--model", "bicubic", "--scale", "2"]
 
@@ -148,6 +156,46 @@ def test_skip_existing_resumes_a_tree_byte_for_byte(tree, tmp_path, capsys):
     assert {name: (out / name).read_bytes() for name in _files(out)} == whole
 
 
+def _rss_bytes() -> int:
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_release_memory_gives_freed_heap_pages_back():
+    """What glibc keeps after a file (free pieces under a live block) goes back to the system."""
+    blocks = [bytes(4000) for _ in range(20_000)]  # 80 MB of heap, each block under mmap's size
+    pinned = bytes(4000)  # allocated last: free() alone cannot shrink the heap below it
+    del blocks
+    before = _rss_bytes()
+    if not release_memory():
+        pytest.skip("no malloc_trim: not glibc")
+    assert before - _rss_bytes() > 40_000_000
+    del pinned
+
+
+def test_the_command_bounds_the_caches_and_releases_memory_after_each_file(
+    tree, tmp_path, monkeypatch
+):
+    """What keeps a long run's memory flat is done by ``hubsr upscale`` itself: the caches
+    bounded before any work, the freed memory handed back after every file, failed ones too."""
+    import hubsr.cli.upscale as command
+
+    calls = []
+    monkeypatch.setattr(command, "bound_shape_caches", lambda: calls.append("bound"))
+    monkeypatch.setattr(command, "release_memory", lambda: calls.append("release"))
+    (tree / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert main(["upscale", str(tree), "-o", str(tmp_path / "out"), "-r", *BICUBIC]) == 1
+    # 4 images written; the broken one fails at its header, before the loop's model work
+    assert calls == ["bound"] + ["release"] * 4
+
+
+def test_bound_shape_caches_keeps_the_users_own_sizes(monkeypatch):
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "7")
+    monkeypatch.delenv("LRU_CACHE_CAPACITY", raising=False)
+    bound_shape_caches()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "7"
+    assert os.environ["LRU_CACHE_CAPACITY"] == str(SHAPE_CACHE_CAPACITY)
+
+
 def test_the_split_between_processes_takes_each_file_once():
     files = list(range(11))
     shares = [ProcessShare(i, 3).take(files) for i in range(3)]
@@ -263,3 +311,19 @@ def test_resuming_removes_what_a_killed_writer_left(tree, tmp_path, capsys):
     assert not left.exists() and other.exists()
     assert (out / "a" / "x.png").read_bytes() == kept
     assert Image.open(out / "a" / "b" / "y.png").size == (12, 10)
+
+
+def test_readme_collection_numbers_are_the_measured_ones():
+    """The README's collection table quotes model_cards/results/collection-*.json (written by
+    training/measure/collection_bench.py), and the memory target holds there: the last 100
+    files' peak within 10% of the first 100's."""
+    repo = Path(__file__).resolve().parent.parent
+    readme = (repo / "README.md").read_text()
+    rss = json.loads((repo / "model_cards/results/collection-rss.json").read_text())
+    first, last = rss["rss_peak_first100_mib"], rss["rss_peak_last100_mib"]
+    assert rss["files"] == 2000 and last <= 1.1 * first
+    assert f"{rss['files'] / rss['seconds']:.1f} images/s; peak RSS {first:.0f} MiB" in readme
+    assert f"{last:.0f} MiB over the last 100" in readme
+    video = json.loads((repo / "model_cards/results/collection-video-10s-854x480.json").read_text())
+    assert video["frames_kept"] and video["fps_kept"] and video["audio_packets_identical"]
+    assert f"{video['frames_per_s_wall']:.2f} frames/s" in readme

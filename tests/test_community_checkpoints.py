@@ -3,7 +3,8 @@
 For each architecture of spandrel's main registry a small random network is built with
 spandrel's own class, at each scale listed, and its state dict saved as ``.pth`` and
 ``.safetensors``. hubsr must load it, upscale a real image (a Set5 crop, float32) within one grey
-level of spandrel's own descriptor call, whole and in tiles, and save it as a hubsr folder that
+level of spandrel's own descriptor call, whole and in tiles (cut on the network's grid,
+``tile_multiple``), and save it as a hubsr folder that
 loads back bit-exactly without spandrel's detection. Every other architecture must be refused
 with its reason. The README's table between ``<!-- community:start -->`` and
 ``<!-- community:end -->`` is :func:`render_table` of these lists (``python
@@ -29,25 +30,38 @@ from safetensors.torch import save_file
 import hubsr
 from hubsr import HubSR, HubSRError
 from hubsr.community import UnsupportedCheckpointError
-from hubsr.spandrel_model import SPANDREL_VERSION, SpandrelModel
+from hubsr.spandrel_model import IMAGE_WIDE, SPANDREL_VERSION, SpandrelModel
 
 spandrel = pytest.importorskip("spandrel")
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 START, END = "<!-- community:start -->", "<!-- community:end -->"
+# hubsr's runs compared with spandrel's call: float32, and no mirrored border around the image
+# (hubsr.pipeline.BORDER), which spandrel's call does not add.
+AS_SPANDREL = dict(dtype="float32", border=0)
 # LR tiles and context: multiples of 16, so that every window-attention grid (8 or 16 pixels)
-# falls where it falls on the whole image.
+# falls where it falls on the whole image (the model's ``tile_multiple`` must divide both).
 TILE, OVERLAP = 32, 16
 # Architectures whose receptive field these tiny networks already stretch beyond 16 pixels.
-OVERLAPS = {"SAFMN": 24}
-# Architectures with image-wide operations: no overlap makes tiles equal the whole image, so only
-# the whole image is compared; the table says tiles are not seamless, and why.
+OVERLAPS = {"SAFMN": 24, "GRL": 64}
+# Architectures whose grid is coarser than TILE: GRL's 32-pixel windows and 64-pixel stripes
+# (spandrel's settings for an SR checkpoint), so overlaps of 64 and tiles of 128 (a tile must
+# outweigh its overlap). They run on a larger crop (large_image).
+TILES = {"GRL": 128}
+# Architectures with image-wide operations (hubsr.spandrel_model.IMAGE_WIDE says which): no
+# overlap makes tiles equal the whole image, so only the whole image is compared; the table says
+# tiles are not seamless, why, and how far apart they came: this file's x2 networks on a 128x128
+# crop of baby, tiles of 32, 48 and 64 with overlaps of 16, 32 and 48 (grids of 8 or 16).
 GLOBAL = {
-    "CRAFT": "tiles differed by up to 10 grey levels with overlaps of 16 to 32",
-    "DCTLSA": "tiles differed by up to 23 grey levels with overlaps of 16 to 32",
-    "GRL": "its anchor-stripe attention spans 64 pixels (tiles differed by up to 39 levels)",
-    "OmniSR": "its grid attention mixes pixels across the image (tiles differed by up to 4)",
+    "AuraSR": "on a 64x64 crop tiles of 32 with an overlap of 16 differed by up to 2 grey "
+    "levels, the noise drawn from the same seed",
+    "CRAFT": "on a 128x128 crop tiles differed by up to 17 grey levels with an overlap of 16, "
+    "6 with 48",
+    "DCTLSA": "on a 128x128 crop tiles differed by up to 11 grey levels with an overlap of 16, "
+    "10 with 48",
+    "OmniSR": "on a 128x128 crop tiles differed by up to 5 grey levels with an overlap of 16, "
+    "3 with 48",
 }
 
 
@@ -73,6 +87,26 @@ SR = {
             )
         ),
     ),  # noqa: E501
+    "AuraSR": (
+        "AuraSR",
+        {
+            4: dict(
+                dim=8,
+                image_size=None,
+                input_image_size=None,
+                style_network=dict(dim_in=8, dim_out=32, depth=1),  # spandrel: scale 32 / 8
+                up_dim_mults=(1, 1, 1, 1, 1),
+                down_dim_mults=(1, 1, 1),  # five ups, three downs: x4
+                full_attn=(False, False, False, False, True),
+                self_attn_dim_head=4,
+                self_attn_heads=8,
+                attn_depths=(1, 1, 1, 1, 1),
+                mid_attn_depth=1,
+                num_conv_kernels=2,  # spandrel's forward asserts on 1
+                skip_connect_scale=0.4,
+            )
+        },
+    ),
     "CRAFT": (
         "CRAFT",
         _scales(
@@ -251,10 +285,7 @@ SR = {
     ),  # noqa: E501
 }
 # SR architectures not checked here, and why.
-NOT_TESTED = {
-    "AuraSR": "a small AuraSR is read by spandrel as x2 but outputs x4 (spandrel's own call "
-    "too); a real one is a 600M-parameter GAN, too big for this test",
-}
+NOT_TESTED: dict[str, str] = {}
 # Architectures hubsr refuses: (class, constructor arguments, the refusal's words). Building the
 # large ones (defaults that detection needs) takes seconds: they run with the slow tests.
 _RESTORATION = "a restoration model of scale 1"
@@ -317,6 +348,15 @@ def image() -> np.ndarray:
     return np.asarray(img)[100:136, 120:164].copy()
 
 
+@pytest.fixture(scope="module")
+def large_image() -> np.ndarray:
+    """A 150x140 crop of Set5's baby, for tiles of 128 with an overlap of 64: the second tile
+    of a row or column starts on the grid of 64 inside the image, and its context (86 or 76
+    pixels, no multiple of 64) is padded by the network as the whole image is."""
+    img = Image.open(REPO / "data" / "Set5" / "baby.png").convert("RGB")
+    return np.asarray(img)[100:240, 120:270].copy()
+
+
 def build(arch: str, scale: int) -> torch.nn.Module:
     name, scales = SR[arch]
     arguments = scales[scale]
@@ -354,8 +394,10 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> int:
 
 
 @pytest.mark.parametrize(("arch", "scale"), CASES)
-def test_loads_and_matches_spandrel(arch, scale, image, tmp_path, monkeypatch):
+def test_loads_and_matches_spandrel(arch, scale, image, tmp_path, monkeypatch, request):
     net = build(arch, scale)
+    if arch == "AuraSR":
+        fixed_noise(monkeypatch)
     state = {k: v.clone().contiguous() for k, v in net.state_dict().items()}
     pth, st = tmp_path / f"{arch}.pth", tmp_path / f"{arch}.safetensors"
     torch.save(state, pth)
@@ -368,18 +410,25 @@ def test_loads_and_matches_spandrel(arch, scale, image, tmp_path, monkeypatch):
     # The same weights as safetensors give the same model, bit for bit (before either runs:
     # SPAN folds its branches into eval_conv on its first forward).
     assert_same_weights(hubsr.load(st), model)
-    whole = model.upscale(image, dtype="float32", memory_budget=0)
+    whole = model.upscale(image, **AS_SPANDREL, memory_budget=0)
     assert max_diff(whole, expected) <= 1, "whole image"
     assert np.std(expected) > 2, "the network's output is flat: the test would prove nothing"
+    assert bool(getattr(model, "image_wide", "")) == (arch in GLOBAL)
     if arch not in GLOBAL:
-        overlap = OVERLAPS.get(arch, OVERLAP)
-        tiled = model.upscale(image, dtype="float32", tile=TILE, tile_overlap=overlap)
-        assert max_diff(tiled, expected) <= 1, "tiles"
+        tile, overlap = TILES.get(arch, TILE), OVERLAPS.get(arch, OVERLAP)
+        grid = getattr(model, "tile_multiple", 1)
+        assert tile % grid == 0 and overlap % grid == 0, f"tiles off the grid of {grid}"
+        picture, wanted = image, expected
+        if arch in TILES:
+            picture = request.getfixturevalue("large_image")
+            wanted = spandrel_reference(descriptor, picture)
+        tiled = model.upscale(picture, **AS_SPANDREL, tile=tile, tile_overlap=overlap)
+        assert max_diff(tiled, wanted) <= 1, "tiles"
     # Below the size requirements (a minimum of 16 for many): padded and cropped back. Without
     # memory_budget=0 the working set is measured first, on shapes alone: the model must
     # still compute right afterwards (some networks keep tensors made in forward).
     tiny = image[:10, :13]
-    assert max_diff(model.upscale(tiny, dtype="float32"), spandrel_reference(descriptor, tiny)) <= 1
+    assert max_diff(model.upscale(tiny, **AS_SPANDREL), spandrel_reference(descriptor, tiny)) <= 1
 
     # A hubsr folder rebuilds it from config.json alone: spandrel's detection is never asked.
     model.save_pretrained(tmp_path / "folder")
@@ -389,8 +438,8 @@ def test_loads_and_matches_spandrel(arch, scale, image, tmp_path, monkeypatch):
     assert_same_weights(loaded, model)
     crop = image[:20, :24]
     assert np.array_equal(
-        loaded.upscale(crop, dtype="float32", memory_budget=0),
-        model.upscale(crop, dtype="float32", memory_budget=0),
+        loaded.upscale(crop, **AS_SPANDREL, memory_budget=0),
+        model.upscale(crop, **AS_SPANDREL, memory_budget=0),
     )
     if isinstance(model, SpandrelModel):
         config = json.loads((tmp_path / "folder" / "config.json").read_text())
@@ -399,6 +448,34 @@ def test_loads_and_matches_spandrel(arch, scale, image, tmp_path, monkeypatch):
         assert config["source"] == pth.name
         card = (tmp_path / "folder" / "README.md").read_text()
         assert pth.name in card and "licence is the original checkpoint's" in card
+
+
+def test_tiles_off_the_grid_are_rounded_onto_it(large_image, tmp_path):
+    """Tiles of 90 with an overlap of 20 are off SwinIR's grid of 8 (the second tile's window
+    starts at 70); the pipeline rounds them up to 96 and 24, and the tiles match the whole
+    image. (GRL, grid 64, would take half a minute here.)"""
+    torch.save(build("SwinIR", 2).state_dict(), tmp_path / "net.pth")
+    model = hubsr.load(tmp_path / "net.pth")
+    assert model.tile_multiple == 8
+    whole = model.upscale(large_image, **AS_SPANDREL, memory_budget=0)
+    tiled = model.upscale(large_image, **AS_SPANDREL, tile=90, tile_overlap=20)
+    assert max_diff(tiled, whole) <= 1
+    model.tile_multiple = 1  # as the pipeline tiled before: 30 grey levels off
+    off_grid = model.upscale(large_image, **AS_SPANDREL, tile=90, tile_overlap=20)
+    assert max_diff(off_grid, whole) > 10
+
+
+def fixed_noise(monkeypatch) -> None:
+    """AuraSR draws noise in its forward (a style and 0.001 on the input): every draw here
+    starts from the same seed, so that its output is a function of the image alone."""
+    for name in ("randn", "randn_like"):
+        draw = getattr(torch, name)
+
+        def seeded(*args, _draw=draw, **kwargs):
+            torch.manual_seed(0)
+            return _draw(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, seeded)
 
 
 def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -462,8 +539,8 @@ def test_grey_model_runs_grey_and_colour(tmp_path, image):
     assert model.in_channels == 1
     grey = np.asarray(Image.fromarray(image).convert("L"))
     expected = spandrel_reference(path, grey[:, :, None])[:, :, 0]
-    assert max_diff(model.upscale(grey, dtype="float32"), expected) <= 1
-    colour = model.upscale(image, dtype="float32")  # the three channels as a batch
+    assert max_diff(model.upscale(grey, **AS_SPANDREL), expected) <= 1
+    colour = model.upscale(image, **AS_SPANDREL)  # the three channels as a batch
     red = spandrel_reference(path, image[:, :, :1])[:, :, 0]
     assert max_diff(colour[:, :, 0], red) <= 1
 
@@ -516,6 +593,13 @@ def test_hub_file_offline_names_the_cache(offline):
         hubsr.load("someone/some-models/4x-model.pth", offline=True)
 
 
+# The table's "in hubsr" column, where more than "loads" is to say.
+HOW = {
+    "RCAN": "hubsr's own `rcan` (same computation)",
+    "AuraSR": "loads (its output is random: compared with the same noise drawn)",
+}
+
+
 def render_table() -> str:
     """The README's table: what loads, how it tiles and what is refused, from the lists above."""
     tiled = len(SR) - len(GLOBAL)
@@ -524,19 +608,21 @@ def render_table() -> str:
         "<!-- Generated by tests/test_community_checkpoints.py from its lists; do not edit. -->",
         "",
         f"spandrel {SPANDREL_VERSION}: {len(SR)} SR architectures load and match spandrel's own "
-        f"call within one grey level (float32); {tiled} of them also in tiles; "
+        f"call within one grey level (float32); {tiled} of them also in tiles cut on their "
+        "grid (`tile_multiple`); "
         f"{len(REFUSED)} architectures are refused. Checked on small random networks (one or two "
         "blocks): a real checkpoint is deeper, so its tiles need more overlap than these.",
         "",
-        "| spandrel architecture | in hubsr | scales checked | tiles of 32 (small network) |",
+        "| spandrel architecture | in hubsr | scales checked | tiles (small network) |",
         "|---|---|---|---|",
     ]
     for arch, (_, scales) in sorted(SR.items(), key=lambda item: item[0].lower()):
-        how = "hubsr's own `rcan` (same computation)" if arch == "RCAN" else "loads"
+        how = HOW.get(arch, "loads")
         if arch in GLOBAL:
-            tiles = f"not seamless: {GLOBAL[arch]}"
+            tiles = f"not seamless: {IMAGE_WIDE[arch]} ({GLOBAL[arch]})"
         else:
-            tiles = f"seamless with `--tile-overlap {OVERLAPS.get(arch, OVERLAP)}`"
+            tile, overlap = TILES.get(arch, TILE), OVERLAPS.get(arch, OVERLAP)
+            tiles = f"seamless with `--tile {tile} --tile-overlap {overlap}`"
         lines.append(f"| {arch} | {how} | {', '.join(f'x{s}' for s in scales)} | {tiles} |")
     for arch, reason in sorted(NOT_TESTED.items()):
         lines.append(f"| {arch} | not checked: {reason} | | |")

@@ -92,3 +92,90 @@ e = "training/train.py is a script"  # prose, not a path
 """
     found = sorted(_path_literals(ast.parse(code)))
     assert found == ["ablations", "data/Set5/baby.png", "spaces", "tests/data", "training"]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path, tree: ast.AST) -> set[str]:
+    """The ``hubsr`` modules ``path`` imports anywhere in it (inside functions too: an import
+    put off until a call is an arrow all the same), relative imports made absolute. A name
+    taken from a package counts as its submodule where one has that name."""
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [base])])
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    modules = {_module_name(p) for p in LIBRARY.rglob("*.py")}
+    return {name for name in found if name in modules} - {_module_name(path)}
+
+
+def _library_imports() -> dict[str, set[str]]:
+    """Module -> the modules it imports. The package itself (``hubsr/__init__.py``) is left
+    out: it gathers the public names from its parts, which may take a name from it."""
+    return {
+        _module_name(path): _imported_modules(path, tree) - {"hubsr"}
+        for path, tree in library_trees()
+        if path != LIBRARY / "__init__.py"
+    }
+
+
+# Arrows that would run the wrong way: the pipeline knows the model contract only (not which
+# models ship, nor how models are built or loaded), and every module raises hubsr's errors, so
+# that module imports none of hubsr.
+FORBIDDEN_IMPORTS = {
+    "hubsr.pipeline": {"hubsr.bundled", "hubsr.hub", "hubsr.loading", "hubsr.models"},
+    "hubsr.errors": "anything",
+}
+
+
+def test_the_pipeline_and_the_errors_import_nothing_above_them():
+    imports = _library_imports()
+    for module, forbidden in FORBIDDEN_IMPORTS.items():
+        wrong = imports[module] if forbidden == "anything" else imports[module] & forbidden
+        assert not wrong, f"{module} imports {', '.join(sorted(wrong))}"
+
+
+def test_no_module_of_the_library_imports_itself_round_a_circle():
+    imports = _library_imports()
+
+    def circle_from(start: str, module: str, path: list[str]) -> list[str] | None:
+        for imported in sorted(imports.get(module, ())):
+            if imported == start:
+                return [*path, start]
+            if imported not in path and imported not in done:
+                found = circle_from(start, imported, [*path, imported])
+                if found:
+                    return found
+        return None
+
+    done: set[str] = set()
+    for module in sorted(imports):
+        circle = circle_from(module, module, [module])
+        assert circle is None, "an import circle: " + " -> ".join(circle)
+        done.add(module)
+
+
+def test_the_import_check_sees_relative_and_deferred_imports():
+    code = """
+from . import models
+from .errors import HubSRError
+from ..imageio import read_image
+
+def later():
+    from .registry import alias_variant
+"""
+    found = _imported_modules(LIBRARY / "cli" / "upscale.py", ast.parse(code))
+    assert {"hubsr.imageio", "hubsr.cli.models"} <= found
+    found = _imported_modules(LIBRARY / "pipeline.py", ast.parse(code))
+    assert {"hubsr.models", "hubsr.errors", "hubsr.registry"} <= found

@@ -16,6 +16,7 @@ from PIL import Image, ImageFile
 
 import hubsr
 from hubsr import HubSRError
+from hubsr import upscale_file as file_steps
 from hubsr.atomic import TargetExistsError, write_bytes_atomic
 from hubsr.bundled import DEFAULT_MODELS
 from hubsr.cli import main
@@ -172,8 +173,9 @@ def test_without_hard_links_a_file_that_exists_is_still_kept(tmp_path, monkeypat
 
 # -- every failure is one file's -------------------------------------------------------------------
 def _failing_upscale(monkeypatch, error: BaseException, on_call: int = 1):
-    """``upscale`` raises ``error`` on its ``on_call``-th call and works on the others."""
-    real, calls = upscale_cli.upscale, []
+    """``upscale`` (as the command line's file step calls it) raises ``error`` on its
+    ``on_call``-th call and works on the others."""
+    real, calls = file_steps.upscale, []
 
     def upscale(*args, **kwargs):
         calls.append(1)
@@ -181,7 +183,7 @@ def _failing_upscale(monkeypatch, error: BaseException, on_call: int = 1):
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(upscale_cli, "upscale", upscale)
+    monkeypatch.setattr(file_steps, "upscale", upscale)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hubsr.benchmark import PROTOCOL_BORDER
 from hubsr.dihedral import VIEWS, dihedral, undo_dihedral
 from hubsr.pipeline import upscale
 
@@ -68,14 +69,15 @@ def weights_digest(model: torch.nn.Module) -> str:
 def teacher_images(teacher: torch.nn.Module, pyramid, mode: str) -> list[np.ndarray]:
     """The teacher's uint8 SR of every LR image of ``pyramid`` ((HR, LR) pairs), each the shape
     of its HR image, by the inference pipeline (:func:`hubsr.pipeline.upscale`, in its default
-    precision): the x8 self-ensemble for ``mode="x8"``, the plain output for ``"none"``."""
+    precision, with the protocol's zero border): the x8 self-ensemble for ``mode="x8"``, the
+    plain output for ``"none"``."""
     if mode not in ("none", "x8"):
         raise ValueError(
             f"the teacher's SR of whole images takes teacher TTA none or x8, got {mode!r} "
             "(random draws a view per batch)"
         )
     return [
-        upscale(teacher, lr, tta=mode == "x8")
+        upscale(teacher, lr, tta=mode == "x8", border=PROTOCOL_BORDER)  # as cached images were
         for _, lr in tqdm(pyramid, desc=f"teacher SR ({mode})", unit="image")
     ]
 

@@ -24,7 +24,9 @@ import dataclasses
 import json
 import math
 import os
+import shlex
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ from timm.utils import ModelEmaV3
 
 import hubsr
 from hubsr.atomic import atomic_file, atomic_folder, partial_folder, swap_in
+from hubsr.benchmark import PROTOCOL_BORDER
 from hubsr.cards import write_card
 from hubsr.degradations import DEGRADATIONS, degrade
 from hubsr.precision import default_amp_dtype
@@ -65,13 +68,14 @@ from distill import (
     weights_digest,
 )
 from muon import ConvMuon
+from presets import PRESETS
 
 REPO = Path(__file__).resolve().parent.parent
 LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 PIXEL_PATHS = ("linear_skip.",)  # parameters that map pixels to pixels: AdamW, never Muon
 DEFAULT_MODEL = "abpn-x{scale}"  # what a run that names no model trains
 # The scripts a run copies into its output folder, beside the model folder's artifacts.
-RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py")
+RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py", "presets.py")
 
 
 def opt(default, help: str):
@@ -83,6 +87,11 @@ class Settings:
     """Every setting of a run, each a command-line flag (``--model-args`` for ``model_args``);
     written to ``train_config.json``, from which the same run can be made again."""
 
+    preset: str = opt(
+        "",
+        "a named recipe of training/presets.py whose settings replace these defaults (flags "
+        f"given here still win): {', '.join(PRESETS)}",
+    )
     # What to train: a registered variant, or an architecture with arguments
     model: str = opt(
         "",
@@ -278,6 +287,10 @@ def parse_settings(argv=None) -> Settings:
         else:
             parser.add_argument(flag, type=type(f.default), default=f.default)
         parser._actions[-1].help = f.metadata["help"] + " (default: %(default)s)"
+    preset = parser.parse_known_args(argv)[0].preset
+    if preset and preset not in PRESETS:
+        parser.error(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    parser.set_defaults(**PRESETS.get(preset, {}))
     settings = Settings(**vars(parser.parse_args(argv)))
     for problem in setting_problems(settings):
         parser.error(problem)
@@ -463,7 +476,14 @@ def open_output(s: Settings, accelerator, state: TrainState, resuming: bool) -> 
         for script in RUN_CODE:
             shutil.copy2(Path(__file__).with_name(script), out / "code" / script)
         (out / "metrics.jsonl").write_text("")
+        (out / "command.txt").write_text(launch_command(accelerator.num_processes) + "\n")
     accelerator.wait_for_everyone()
+
+
+def launch_command(processes: int) -> str:
+    """The command that started this run, as one would type it again (records keep it)."""
+    launcher = "python" if processes == 1 else f"accelerate launch --num_processes {processes}"
+    return f"{launcher} training/train.py {shlex.join(sys.argv[1:])}"
 
 
 def train(s: Settings, accelerator, data: Data, trainee: Trainee) -> None:
@@ -817,12 +837,12 @@ def evaluate_degraded(model, sets: dict[str, list], scale: int, accelerator) -> 
 
 def evaluate(model, pairs, scale: int, accelerator) -> dict[str, float]:
     """Mean PSNR/SSIM over ``pairs`` (from :func:`benchmark_pairs`), each process a share, by
-    the library's path: ``model.upscale`` in float32 (its one rounding to uint8, as ``hubsr
-    benchmark`` measures) and :func:`hubsr.protocol.score`."""
+    the library's path: ``model.upscale`` in float32 with the protocol's zero border (its one
+    rounding to uint8, as ``hubsr benchmark`` measures) and :func:`hubsr.protocol.score`."""
     results = []
     with accelerator.split_between_processes(list(pairs)) as share:
         for name, hr, lr in share:
-            sr = model.upscale(lr, dtype="float32", max_pixels=None)
+            sr = model.upscale(lr, dtype="float32", max_pixels=None, border=PROTOCOL_BORDER)
             results.append((name, score(sr, hr, scale)))
     results = gather_object(results)
     return {

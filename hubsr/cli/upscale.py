@@ -20,12 +20,12 @@ from ..collections_io import (
     LOSSY_FORMATS,
     OUTPUT_FORMATS,
     ProcessShare,
-    exif_for_output,
+    bound_shape_caches,
     folder_inputs,
     output_name,
     process_share,
+    release_memory,
     remove_stale_temporaries,
-    save_params,
 )
 from ..errors import (
     HubSRError,
@@ -34,17 +34,12 @@ from ..errors import (
     UnknownModelError,
     without_a_bundled_model,
 )
-from ..imageio import (
-    DEFAULT_MAX_PIXELS,
-    name_some,
-    read_header,
-    read_image,
-    result_icc_profile,
-    save_image_atomic,
-)
+from ..imageio import DEFAULT_MAX_PIXELS, name_some, read_header
 from ..memory import is_out_of_memory, more_memory, parse_bytes
-from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device, upscale
+from ..pipeline import check_tiling, resolve_amp_dtype, resolve_device
 from ..precision import DTYPE_CHOICES, precision_name
+from ..registry import bicubic_refusal
+from ..upscale_file import upscale_file
 from ..video import add_video_arguments, check_video, is_video, upscale_video_file
 
 _DEFAULTS = ", ".join(f"x{s}: {name}" for s, name in DEFAULT_MODELS.items())
@@ -244,6 +239,7 @@ class Tally:
 
 def run(args: argparse.Namespace) -> int:
     check_flags(args)
+    bound_shape_caches()  # before the first convolution: the model's checks run some
     share = process_share()  # all inputs, or this process's share under accelerate launch
     device = resolve_device(args.device or share.device or "cpu")
     files, others = collect_inputs(args.inputs, recursive=args.recursive)
@@ -336,6 +332,7 @@ def _upscale_all(
             tally.written += 1
         else:
             tally.failed += 1
+        release_memory()  # flat memory over any number of files: see bound_shape_caches
 
 
 def _attempt(src: Path, args, work, *work_args) -> bool:
@@ -358,11 +355,15 @@ def _attempt(src: Path, args, work, *work_args) -> bool:
 def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | None) -> None:
     if is_video(src):  # every frame through the same pipeline, the audio copied
         return upscale_video_file(model, src, dst, args, device, max_pixels)
-    # Decoded once, here; its size was checked from the header before any work (check_header).
-    image = read_image(src, max_pixels=None)  # 16-bit colour: a uint16 array
-    out = upscale(
+    upscale_file(
         model,
-        image,  # as read: upscale() neither reads nor checks it again
+        src,
+        dst,
+        max_pixels=None,  # checked from the header before any work (check_header): not again
+        quality=args.quality,
+        # Not over a file another program made meanwhile (the check before the work saw none).
+        overwrite=args.overwrite,
+        make_parents=True,  # a subfolder of a --recursive tree
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         tta=args.tta,
@@ -371,11 +372,6 @@ def _upscale_file(model, src: Path, dst: Path, args, device, max_pixels: int | N
         progress=True,  # a bar over the tiles when there are several (--tile or planned)
         memory_budget=args.memory_budget,
     )
-    dst.parent.mkdir(parents=True, exist_ok=True)  # a subfolder of a --recursive tree
-    params = save_params(dst, exif_for_output(image.pixels), args.quality)
-    icc = result_icc_profile(image, out)
-    # Not over a file another program made meanwhile (the check before the work saw none).
-    save_image_atomic(out, dst, icc_profile=icc, overwrite=args.overwrite, **params)
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -587,7 +583,7 @@ def load_model(name: str | None, scale: int | None, offline: bool = False, photo
         if name is None:  # a broken install must not pass bicubic off as super-resolution
             raise HubSRError(
                 f"no bundled x{wanted} model found (hubsr models lists what this install has); "
-                + without_a_bundled_model(wanted)
+                + without_a_bundled_model(wanted, bicubic_refusal(wanted))
             )
         note = f" (the best bundled x{wanted} model)"
     try:

@@ -10,18 +10,23 @@ resume, one process against two, and a video.
 Every run is ``hubsr upscale`` as a user runs it (a subprocess, the bundled fast x2 model
 abpn-x2 in the default precision) and prints greppable ``key:value`` lines. ``rss`` samples the
 process's VmRSS from /proc every 0.1 s beside the number of results written so far, and compares
-the peak of the first 100 files with the peak of the last 100. ``resume`` kills the command with
+the peak of the first 100 files with the peak of the last 100 (the command bounds its kernel
+caches and hands freed memory back after each file: :func:`hubsr.collections_io.release_memory`).
+``resume`` kills the command with
 SIGKILL after a random number of results, resumes it with ``--skip-existing`` and compares every
 result with those of ``rss``'s uninterrupted run, byte for byte. ``processes`` runs the same
 inputs with one process and with two (``accelerate launch --multi_gpu``, CPU), one thread each.
-``video`` makes a moving 640x480 clip at 30 fps with an AAC track and upscales it x2.
+``video`` makes a moving clip (854x480 by default) at 30 fps with an AAC track and upscales it
+x2, then writes what it measured to ``--json``.
 Timings depend on the load: say which machine and what else ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import random
 import re
 import resource
@@ -93,7 +98,9 @@ def run_sampled(cmd: list[str], out: Path, env, kill_after: int | None = None):
     """Run ``cmd``, sampling its RSS and the results written every 0.1 s; SIGKILL it once
     ``kill_after`` results exist. Returns (samples [(done, rss_kib)], returncode, stderr)."""
     log = out.with_name(out.name + ".log")
-    with open(log, "w") as err:
+    # Also as they come, so that a run stopped early still says how far the RSS went.
+    trace = out.with_name(out.name + ".rss.csv")
+    with open(log, "w") as err, open(trace, "w", buffering=1) as csv:
         proc = subprocess.Popen(cmd, env=env, stderr=err, stdout=subprocess.DEVNULL)
         samples = []
         while proc.poll() is None:
@@ -107,6 +114,7 @@ def run_sampled(cmd: list[str], out: Path, env, kill_after: int | None = None):
             rss = int(found.group(1))
             done = count_results(out) if out.exists() else 0
             samples.append((done, rss))
+            csv.write(f"{done},{rss}\n")
             if kill_after is not None and done >= kill_after:
                 proc.send_signal(signal.SIGKILL)
                 break
@@ -115,26 +123,66 @@ def run_sampled(cmd: list[str], out: Path, env, kill_after: int | None = None):
     return samples, code, log.read_text()
 
 
-def rss(root: Path, count: int) -> None:
+def save(record: dict, path: Path | None) -> None:
+    """``record`` as JSON at ``path`` (if given), with the machine and its load named."""
+    if path is None:
+        return
+    record |= {
+        "machine": f"{_cpu_name()}, {os.cpu_count()} cores",
+        "load_average_at_end": os.getloadavg(),
+        "python": platform.python_version(),
+        "command": " ".join(sys.argv),
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"saved:{path}")
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def rss(root: Path, count: int, record: Path | None) -> None:
     tree, out = make_tree(root, count), root / "whole"
     if out.exists():
         raise SystemExit(f"{out} exists: remove it for a fresh run")
+    command = hubsr(str(tree), "-o", str(out), "-r", *MODEL)
     start = time.perf_counter()
-    samples, code, err = run_sampled(hubsr(str(tree), "-o", str(out), "-r", *MODEL), out, ENV)
+    samples, code, err = run_sampled(command, out, ENV)
     seconds = time.perf_counter() - start
     assert code == 0, err[-2000:]
     first = [r for d, r in samples if 1 <= d <= 100]
     last = [r for d, r in samples if count - 100 <= d < count]
     print(next(line for line in err.splitlines() if "running on" in line))
-    print(f"files:{count_results(out)} seconds:{seconds:.1f} images_per_s:{count / seconds:.2f}")
+    print(f"files:{count_results(out)} seconds:{seconds:.1f}", end=" ")
+    print(f"images_per_s:{count / seconds:.2f}")
     print(f"rss_peak_first100_mib:{max(first) / 1024:.1f}", end=" ")
     print(f"rss_peak_last100_mib:{max(last) / 1024:.1f}")
     print(f"rss_last_over_first:{max(last) / max(first):.3f} samples:{len(samples)}")
     # RSS at each tenth of the run: a leak shows as a rising line
+    tenths = {}
     for tenth in range(1, 11):
-        window = [r for d, r in samples if (tenth - 1) * count // 10 < d <= tenth * count // 10]
+        low, high = (tenth - 1) * count // 10, min(tenth * count // 10, count - 1)
+        window = [r for d, r in samples if low < d <= high]  # not the exit, after the last
         if window:
-            print(f"rss_mib_upto_file_{tenth * count // 10}:{max(window) / 1024:.1f}")
+            tenths[tenth * count // 10] = round(max(window) / 1024, 1)
+            print(f"rss_mib_upto_file_{tenth * count // 10}:{tenths[tenth * count // 10]}")
+    save(
+        {
+            "target": "peak RSS of the last 100 files within 10% of the first 100's",
+            "files": count,
+            "model": MODEL[1],
+            "running_on": next(line for line in err.splitlines() if "running on" in line),
+            "seconds": round(seconds, 1),
+            "rss_peak_first100_mib": round(max(first) / 1024, 1),
+            "rss_peak_last100_mib": round(max(last) / 1024, 1),
+            "rss_last_over_first": round(max(last) / max(first), 3),
+            "rss_peak_mib_by_tenth": tenths,
+        },
+        record,
+    )
 
 
 # -- resume ---------------------------------------------------------------------------------------
@@ -201,7 +249,7 @@ def processes(root: Path, count: int) -> None:
 
 
 # -- video ----------------------------------------------------------------------------------------
-def make_clip(path: Path, seconds: float, fps: int = 30, size=(640, 480)) -> Path:
+def make_clip(path: Path, seconds: float, fps: int = 30, size=(854, 480)) -> Path:
     """A moving test card (a gradient that scrolls, a square that crosses it) with a 440 Hz
     tone in AAC, ``seconds`` long."""
     import av
@@ -242,14 +290,17 @@ def audio_packets(path: Path) -> list[tuple[bytes, Fraction]]:
         return [(bytes(p), p.pts * p.time_base) for p in container.demux(stream) if p.size]
 
 
-def video(root: Path, seconds: float, threads: str | None, model: str) -> None:
+def video(
+    root: Path, seconds: float, threads: str | None, model: str, size: str, record: Path | None
+) -> None:
     from hubsr.video import probe_video
 
     root.mkdir(parents=True, exist_ok=True)
-    clip = root / f"clip{seconds:g}s.mp4"
+    width, height = map(int, size.split("x"))
+    clip = root / f"clip{seconds:g}s-{size}.mp4"
     if not clip.exists():
-        make_clip(clip, seconds)
-    out = root / f"video-out-{seconds:g}s-{model}"
+        make_clip(clip, seconds, size=(width, height))
+    out = root / f"video-out-{seconds:g}s-{size}-{model}"
     if out.exists():
         raise SystemExit(f"{out} exists: remove it for a fresh run")
     env = {**ENV, "OMP_NUM_THREADS": threads} if threads else ENV
@@ -270,6 +321,27 @@ def video(root: Path, seconds: float, threads: str | None, model: str) -> None:
     print(f"seconds:{elapsed:.1f} frames_per_s:{after.frames / elapsed:.3f} (with model load)")
     # On a shared machine the wall clock counts the others' work too; the CPU time does not.
     print(f"cpu_seconds:{cpu:.1f} frames_per_cpu_s:{after.frames / cpu:.3f}")
+    save(
+        {
+            "target": f"{seconds:g} s of {size} at 30 fps with AAC, x2: frames, fps, duration, "
+            "audio kept",
+            "model": model,
+            "omp_num_threads": threads or "torch's default",
+            "running_on": next(line for line in done.stderr.splitlines() if "running on" in line),
+            "input": str(before),
+            "output": str(after),
+            "frames_kept": before.frames == after.frames,
+            "fps_kept": before.rate == after.rate,
+            "duration_in_s": round(before.duration, 3),
+            "duration_out_s": round(after.duration, 3),
+            "audio_packets_identical": same_audio,
+            "wall_seconds_with_model_load": round(elapsed, 1),
+            "frames_per_s_wall": round(after.frames / elapsed, 3),
+            "cpu_seconds": round(cpu, 1),
+            "frames_per_cpu_s": round(after.frames / cpu, 3),
+        },
+        record,
+    )
 
 
 def _children_cpu() -> float:
@@ -286,17 +358,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="video: the clip's length")
     parser.add_argument("--threads", help="video: OMP_NUM_THREADS (default: torch's own)")
     parser.add_argument("--model", default="abpn-x2", help="video: the model (default abpn-x2)")
+    parser.add_argument("--size", default="854x480", help="video: the clip's WIDTHxHEIGHT")
+    parser.add_argument("--json", type=Path, help="rss, video: write the results there")
     args = parser.parse_args()
     if args.what == "tree":
         print(f"tree:{make_tree(args.root, args.count)} files:{args.count}")
     elif args.what == "rss":
-        rss(args.root, args.count)
+        rss(args.root, args.count, args.json)
     elif args.what == "resume":
         resume(args.root, args.count, args.seed if args.seed is not None else time.time_ns())
     elif args.what == "processes":
         processes(args.root, args.count)
     else:
-        video(args.root, args.seconds, args.threads, args.model)
+        video(args.root, args.seconds, args.threads, args.model, args.size, args.json)
 
 
 if __name__ == "__main__":

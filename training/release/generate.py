@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from hubsr.atomic import write_bytes_atomic
-from hubsr.benchmark import load_benchmark_model, plot_psnr_vs_time
+from hubsr.benchmark import PROTOCOL_BORDER, load_benchmark_model, plot_psnr_vs_time
 from hubsr.bundled import PHOTO_MODELS, bundled_models, bundled_scale
 from hubsr.cards import load_benchmark_json, write_card
 from hubsr.cli import main as hubsr_main
@@ -248,7 +248,7 @@ def comparison_sheet(model_names: list[str], path: Path) -> Path:
         lr = make_lr(hr, SCALE)
         cells = [(f"{image}: HR", hr)]
         for name, model in zip(model_names, models, strict=True):
-            sr = model.upscale(lr, dtype="float32")  # the PSNR of the cards
+            sr = model.upscale(lr, dtype="float32", border=PROTOCOL_BORDER)  # the cards' PSNR
             cells.append((f"{name}: {score(sr, hr, SCALE)['psnr']:.2f} dB", sr))
         rows.append((left, top, cells))
     return save_if_changed(crop_sheet(rows, CROP, ZOOM), path)

@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hubsr.atomic import write_bytes_atomic
-from hubsr.benchmark import benchmark, load_benchmark_model
+from hubsr.benchmark import PROTOCOL_BORDER, benchmark, load_benchmark_model
 from hubsr.bundled import DEFAULT_MODELS, PHOTO_MODELS, find_bundled_model
 from hubsr.degradations import DEGRADATIONS, degrade
 from hubsr.protocol import make_lr, modcrop, score
@@ -121,7 +121,7 @@ def draw_sheet(models: list[str], scale: int, path: Path) -> Path:
         input_view = np.kron(lr, np.ones((scale, scale, 1), np.uint8))  # nearest, HR-sized
         cells = [(f"{image}: HR", hr), (f"{d} input", input_view)]
         for name, model in zip(models, loaded, strict=True):
-            sr = model.upscale(lr, dtype="float32")
+            sr = model.upscale(lr, dtype="float32", border=PROTOCOL_BORDER)  # the cards' PSNR
             cells.append((f"{name}: {score(sr, hr, scale)['psnr']:.2f} dB", sr))
         rows.append((left, top, cells))
     return save_if_changed(crop_sheet(rows, CROP, ZOOM), path)
