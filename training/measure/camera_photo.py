@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -25,17 +24,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from cpu_speed import cpu_name  # a sibling: a script's folder is importable
+
 REPO = Path(__file__).resolve().parents[2]
 LIMIT_KIB = 2_000_000
-
-
-def cpu_name() -> str:
-    for line in (
-        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def make_photo(path: Path) -> None:

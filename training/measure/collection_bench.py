@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cpu_speed import cpu_name  # a sibling: a script's folder is importable
+
 REPO = Path(__file__).resolve().parents[2]
 MODEL = ["--model", "abpn-x2"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -128,20 +130,13 @@ def save(record: dict, path: Path | None) -> None:
     if path is None:
         return
     record |= {
-        "machine": f"{_cpu_name()}, {os.cpu_count()} cores",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
         "load_average_at_end": os.getloadavg(),
         "python": platform.python_version(),
         "command": " ".join(sys.argv),
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"saved:{path}")
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
 
 
 def rss(root: Path, count: int, record: Path | None) -> None:
