@@ -332,7 +332,9 @@ def _upscale_all(
             tally.written += 1
         else:
             tally.failed += 1
-        release_memory()  # flat memory over any number of files: see bound_shape_caches
+        if share.count == 1:  # flat memory over any number of files: see bound_shape_caches
+            # (not beside gloo's threads: with 2 processes, 1 exit in 3 died in "terminate called")
+            release_memory()
 
 
 def _attempt(src: Path, args, work, *work_args) -> bool:
