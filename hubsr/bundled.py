@@ -1,5 +1,5 @@
 """Model folders shipped with hubsr (loadable by name, offline): the checkout's ``model_cards/``,
-or in an installed wheel the package folder ``hubsr/bundled_models/`` that it maps to.
+or in an installed wheel the package folder ``hubsr/model_cards/`` that it maps to.
 
 Their weights are checked at load against :data:`WEIGHTS_SHA256`, recorded at release: a shipped
 file that was damaged or replaced is refused instead of giving wrong pictures.
@@ -17,7 +17,7 @@ from .errors import HubSRError, register_bundled_lookup
 # The checkout's model_cards/ (editable install), else the wheel's copy of the default models;
 # HUBSR_MODELS_DIR points elsewhere if set.
 _REPO_MODELS = Path(__file__).resolve().parent.parent / "model_cards"
-_PACKAGE_MODELS = Path(__file__).resolve().parent / "bundled_models"
+_PACKAGE_MODELS = Path(__file__).resolve().parent / "model_cards"
 
 # The best bundled model of each scale (by Set5, the selection set): what `hubsr upscale
 # --scale N` and the Space pick when no model is named.
@@ -30,7 +30,7 @@ PHOTO_MODELS = {2: "photo-x2", 3: "photo-x3", 4: "photo-x4"}
 # sha256 of each shipped model.safetensors, recorded at release. A retrained bundled model needs
 # its new line: print the table with `python -c "import hubsr.bundled as b; print(b.digests())"`.
 WEIGHTS_SHA256 = {
-    "abpn-gpu-x3": "6e016e7e9aab1e373719aa59e12f79a7882957596442312f3bc98ed5200c644f",
+    "abpn-plain-x3": "2197db470638ab48d36ba1248924c8356762e90734b28479d818a0e94129775a",
     "abpn-x2": "ea5717a8ef87587dbce2d26027f438294d721edeeac12231525a9c9d9abb40df",
     "abpn-x3": "6bca2055426bb5b6d7c40435d88692e5fd35e2a91acc0aba67a3a307e7a941a8",
     "abpn-x4": "51b4260f784dabade6097cd0d3899594657db2c226fa88e4218f9f8e77381131",
@@ -38,12 +38,12 @@ WEIGHTS_SHA256 = {
     "edsr-x3": "2c45f830cceb0252ec31035a3a97a732c8dfcbe9b6af7fdad613735dce61dd04",
     "edsr-x4": "15036ad4bebfc3279dea66724bbe0b88414e7b220fab66d89042f4cacfd329b7",
     "edsr24-x3": "5548a4796e7c72c8ebbbc8c1f9d15fe89c4bc9e3b3d1cbd9bd6c6fcdb08442be",
-    "espcn-x3": "5b359556d085166310127e743caf2f3461dddcad6de2851c11a79de925a53022",
-    "photo-x2": "6090330ab63df9c78dd90d9367d7bc24a0627a81e2a26ae686fbc4ca697fe4c4",
-    "photo-x3": "c895a1c70fd8bb50be33e4cf312f9ddbc9a1c2d9ce495d7df00b360fe1114171",
-    "photo-x4": "44828332ef1bf3bd4a65a80d7c1471102ce4dd95870ef51299a61652aeb176bf",
+    "espcn-x3": "89c9eb709d7f5d30f25770a730cd88cb042933e406f982507f7d428cfc6a520b",
+    "photo-x2": "bf15d2629efc31ee14d7ea234dc9ed513782860d01250b4e80e338317aed2862",
+    "photo-x3": "e659dfadba26685af7f319d3b789fe1d34a8178fe8348cc5a6f7affd43103cd7",
+    "photo-x4": "31f7c466d3c46d7f80206f73ad82b1d4af9cff382b52000306ca45ac4995f7c1",
     "span-x3": "06e5d08bd4b7867dcfba4fddf6a0b65157fee6da5dbf7303a3e1c66dee4f1f50",
-    "srcnn-x3": "00bdf5b99c138da8fcf246c0de751d27e6d6c5c6fe48467b46d910128f5275c6",
+    "srcnn-x3": "7f88b60b59b7182add96e2eb61b7d680a06b9056e5fe49b8f029f039f2c8f192",
     "vdsr-x3": "5fe3117be50c2d1f68029f553c41825375133541102adb48fe49654ae425eff5",
 }
 
@@ -127,7 +127,7 @@ def is_float32_bundled(weights_path: str | os.PathLike) -> bool:
 def check_bundled_digest(weights_path: str | os.PathLike) -> None:
     """Refuse a shipped model's weights whose sha256 is not the one recorded at release.
 
-    Only the folders hubsr ships (``model_cards/``, ``hubsr/bundled_models/``) are checked: a
+    Only the folders hubsr ships (``model_cards/``, ``hubsr/model_cards/``) are checked: a
     folder of one's own, ``HUBSR_MODELS_DIR`` included, may hold anything.
     """
     path = Path(weights_path).resolve()

@@ -39,6 +39,7 @@ from .registry import (
     ALIASES,
     DEFAULT_ALIAS_SCALE,
     alias_variant,
+    current_name,
     find_variant,
     get_architecture,
     list_variants,
@@ -132,7 +133,8 @@ class HubSR(
         checkpoint file (``.pth``, ``.safetensors``; a path or ``user/repo/FILE`` on the Hub):
         hubsr's own spandrel-layout exports and any single-image SR checkpoint spandrel
         recognises (:func:`hubsr.community.read_checkpoint` says which wins).
-        :func:`hubsr.load` adds a ``scale`` check, ONNX files and ``offline=``.
+        :func:`hubsr.load` adds a ``scale`` check, ONNX files and ``offline=``. The old name of
+        a renamed model (:data:`hubsr.registry.RENAMED`) loads the new one, with a FutureWarning.
 
         A name that is none of these raises :class:`~hubsr.errors.UnknownModelError`, which
         lists the known names; a variant whose weights are not bundled says so.
@@ -145,23 +147,26 @@ class HubSR(
         :class:`HubSRError` with a message naming the problem.
         """
         name = str(pretrained_model_name_or_path)
+        if not Path(name).expanduser().exists():  # an old name of a renamed model: the new one
+            name = current_name(name)
+        # How files are fetched, whether a checkpoint file or a model folder (huggingface_hub's).
+        download = dict(
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
         if is_checkpoint_name(name) and not Path(name).expanduser().is_dir():
             if _checkpoint_reader is None:  # only if hubsr.hub was loaded outside the package
                 raise HubSRError(f"{name}: checkpoint files load after `import hubsr`")
-            model = _checkpoint_reader(
-                name,
-                revision=revision,
-                cache_dir=cache_dir,
-                force_download=force_download,
-                local_files_only=local_files_only,
-                token=token,
-            )
+            model = _checkpoint_reader(name, **download)
             if not isinstance(model, cls):
                 raise HubSRError(
                     f"{name} holds a {type(model).__name__} model, not a {cls.__name__}"
                 )
             return model.to(map_location).eval()
-        variant = _weightless_variant(str(pretrained_model_name_or_path))
+        variant = _weightless_variant(name)
         if variant is not None:  # nothing to read: the name is the whole model
             model = variant.build()
             if not isinstance(model, cls):
@@ -170,14 +175,7 @@ class HubSR(
                     f"not a {cls.__name__}"
                 )
             return model.to(map_location).eval()
-        config_path, weights_path = _resolve_files(
-            str(pretrained_model_name_or_path),
-            revision=revision,
-            cache_dir=cache_dir,
-            force_download=force_download,
-            local_files_only=local_files_only,
-            token=token,
-        )
+        config_path, weights_path = _resolve_files(name, **download)
         check_bundled_digest(weights_path)
         config = _read_config(config_path)
         arch_cls = get_architecture(config.pop("architecture"))

@@ -22,7 +22,7 @@ from . import community  # noqa: F401  (reads checkpoint files for HubSR.from_pr
 from .bundled import models_of_scale
 from .errors import ScaleError
 from .hub import HubSR
-from .registry import alias_variant, bicubic_refusal
+from .registry import alias_variant, bicubic_refusal, current_name
 
 __all__ = ["load", "scale_error"]
 
@@ -46,7 +46,8 @@ def load(
       repo): hubsr's own spandrel-layout exports and any single-image SR checkpoint spandrel
       recognises (:mod:`hubsr.community`; needs ``pip install 'hubsr[spandrel]'``);
     - an existing path: a model folder;
-    - a bundled model name (``hubsr models``): its folder; never touches the network;
+    - a bundled model name (``hubsr models``): its folder; never touches the network; the
+      old name of a renamed model (:data:`hubsr.registry.RENAMED`) loads it, with a FutureWarning;
     - a weightless variant name (``bicubic-x2``): built, nothing is read;
     - a Hub repo id ``user/repo``: downloaded as huggingface_hub does (the local cache first),
       unless ``offline=True`` or ``HF_HUB_OFFLINE=1``, which keep it to the cache.
@@ -57,6 +58,8 @@ def load(
     :class:`~hubsr.HubSRError`, as is every other failure (see :meth:`HubSR.from_pretrained`).
     """
     name = str(name_or_path)
+    if not Path(name).expanduser().exists():  # here, so that the warning names the caller's line
+        name = current_name(name)
     name = alias_variant(name, scale) or name
     path = Path(name).expanduser()
     if path.suffix.lower() == ".onnx":

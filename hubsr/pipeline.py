@@ -50,16 +50,16 @@ __all__ = [
 # before the model runs, so that its convolutions never see zeros at the image's edge. Worst
 # flat-colour error of the bundled models on 40x40, 2x2 and 1x1 images (5 colours, float32 and
 # bf16): with the zeros up to 58 levels off at the edge (1x1: 123); with 4 pixels within 2
-# but photo-x2/x3/x4 (3/3/4, at the edge); with 8 the edge comes out as the interior does, for
-# every model: within 2 but photo-x4 (3). No border reaches the interior, where some models map
-# a flat colour to another one (an endless flat image, every convolution padded circularly, 127
-# colours: photo-x2/x3/x4 3/5/6 levels off, abpn-gpu-x3 and srcnn-x3 11, espcn-x3 14, all on
-# saturated colours; the others within 2). Set5 in float32 against the zeros: -0.030/-0.025/
-# -0.030 dB for the x2/x3/x4 defaults, +0.003 to -0.033 for the others (the models were trained
-# with zero padding at patch edges), 4 pixels within 0.004 dB of that; at 4 pixels "reflect"
-# lost 0.06-0.07 dB and "edge" 0.14-0.20 (on flat colour every mode is the same), and the extra
-# work is the border's share of the pixels. Published numbers keep the papers' zeros:
-# the benchmark passes border=0 (hubsr.benchmark.PROTOCOL_BORDER).
+# but photo-x2/x3/x4 (3/3/4, at the edge); with 8 the edge comes out as the interior does. No
+# border reaches the interior: there the model alone decides, and six models mapped saturated
+# flat colours 3 to 14 levels off until they were fine-tuned with --flat-colours
+# (training/flat_colour.py; tests/test_trustworthy.py holds every bundled model to 2 levels on
+# 343 colours there). Set5 in float32 against the zeros (measured before that fine-tune):
+# -0.030/-0.025/-0.030 dB for the x2/x3/x4 defaults, +0.003 to -0.033 for the others (the
+# models were trained with zero padding at patch edges), 4 pixels within 0.004 dB of that; at 4
+# pixels "reflect" lost 0.06-0.07 dB and "edge" 0.14-0.20 (on flat colour every mode is the
+# same), and the extra work is the border's share of the pixels. Published numbers keep the
+# papers' zeros: the benchmark passes border=0 (hubsr.benchmark.PROTOCOL_BORDER).
 BORDER = 8
 BORDER_MODE = "symmetric"
 # Bicubic taps reach 2 LR pixels beyond an output pixel; 4 makes tiled alpha match untiled alpha.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from dataclasses import dataclass
 
 from .errors import HubSRError, ScaleError
@@ -22,6 +23,11 @@ _VARIANTS: dict[str, Variant] = {}
 # the weightless baseline at any scale it has a variant of (``bicubic-x2`` ... ``bicubic-x4``).
 ALIASES = ("bicubic",)
 DEFAULT_ALIAS_SCALE = 3
+
+# Old name -> new name of each renamed variant (and its bundled folder): the old name still
+# loads wherever a name is taken (get_variant, HubSR.from_pretrained and so hubsr.load, the
+# command line, the Space), with a FutureWarning naming the new one, and is listed nowhere.
+RENAMED = {"abpn-gpu-x3": "abpn-plain-x3"}  # issue #43: the plain ABPN, not "trained on a GPU"
 
 
 def register(cls):
@@ -87,16 +93,33 @@ def register_variants(cls, variants: dict[str, dict]) -> None:
     for name, args in variants.items():
         if name in _VARIANTS or name in ALIASES:
             raise RuntimeError(f"variant {name!r} registered twice")
+        if name in RENAMED:
+            raise RuntimeError(f"variant {name!r} was renamed to {RENAMED[name]!r}")
         if "scale" not in args:
             raise RuntimeError(f"variant {name!r} must give its scale")
         signature.bind(None, **args)  # TypeError for a misspelt argument
         _VARIANTS[name] = Variant(name, cls, dict(args))
 
 
+def current_name(name: str) -> str:
+    """``name``, or for an old name in :data:`RENAMED` the variant's name now, with a
+    FutureWarning that names it."""
+    new = RENAMED.get(name)
+    if new is None:
+        return name
+    warnings.warn(
+        f"{name} is now called {new}; the old name will stop working in a future release",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return new
+
+
 def get_variant(name: str) -> Variant:
-    """The variant called ``name``; a clear error listing the known names otherwise."""
+    """The variant called ``name`` (an old name of :data:`RENAMED` too, with a warning); a clear
+    error listing the known names otherwise."""
     try:
-        return _VARIANTS[name]
+        return _VARIANTS[current_name(name)]
     except KeyError:
         known = ", ".join(_VARIANTS)
         raise HubSRError(f"unknown variant {name!r}; known variants: {known}") from None

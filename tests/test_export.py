@@ -21,7 +21,7 @@ import pytest
 import spandrel
 import torch
 from PIL import Image
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from hubsr import HubSR, HubSRError, get_architecture
 from hubsr.atomic import atomic_file
@@ -161,7 +161,7 @@ def test_swinir_is_refused_for_onnx(tmp_path):
 
 # -- spandrel -------------------------------------------------------------------------------------
 SPANDREL_CASES = {
-    "abpn-gpu-x3": ("Compact", lambda: HubSR.from_pretrained("abpn-gpu-x3")),
+    "abpn-plain-x3": ("Compact", lambda: HubSR.from_pretrained("abpn-plain-x3")),
     "rcan": ("RCAN", small_rcan),
 }
 
@@ -260,8 +260,21 @@ def test_foreign_compact_files_load_as_spandrel_models(tmp_path):
         HubSR.from_pretrained(weights)
 
 
+def test_the_old_name_abpn_gpu_x3_exports_the_bundled_abpn_plain_x3(tmp_path):
+    """issue #43: `hubsr export abpn-gpu-x3` still works, with a FutureWarning naming the new
+    name, and writes the same weights as `hubsr export abpn-plain-x3`."""
+    files = {name: tmp_path / f"{name}.safetensors" for name in ("abpn-gpu-x3", "abpn-plain-x3")}
+    with pytest.warns(FutureWarning, match="abpn-gpu-x3 is now called abpn-plain-x3"):
+        assert main(["export", "abpn-gpu-x3", "--format", "spandrel",
+                     "-o", str(files["abpn-gpu-x3"])]) == 0  # fmt: skip
+    assert main(["export", "abpn-plain-x3", "--format", "spandrel",
+                 "-o", str(files["abpn-plain-x3"])]) == 0  # fmt: skip
+    old, new = (load_file(path) for path in files.values())
+    assert list(old) == list(new) and all(torch.equal(v, new[k]) for k, v in old.items())
+
+
 def test_supported_exports():
-    assert supported_exports(HubSR.from_pretrained("abpn-gpu-x3")) == ["onnx", "spandrel"]
+    assert supported_exports(HubSR.from_pretrained("abpn-plain-x3")) == ["onnx", "spandrel"]
     for name in ("abpn-x2", "abpn-x4"):
         assert supported_exports(HubSR.from_pretrained(name)) == ["onnx", "spandrel"], name
     # The bundled abpn-x3 has a linear skip, which spandrel's Compact cannot express.

@@ -9,6 +9,7 @@ refuses anything else with the names it knows. ``train.py --model NAME`` trains 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from PIL import Image
 from safetensors import safe_open
 
 import hubsr
+import hubsr.bundled
 import hubsr.hub
 from hubsr import HubSR, HubSRError, create_model, get_variant, list_variants
 from hubsr.benchmark import load_benchmark_model
@@ -41,7 +43,7 @@ def _weights_numel(path: Path) -> int:
 # -- variants -------------------------------------------------------------------------------------
 def test_the_variants_the_package_promises():
     assert set(VARIANTS) >= {
-        *("abpn-x2", "abpn-x3", "abpn-x4", "abpn-gpu-x3", "edsr-x2", "edsr-x3", "edsr-x4"),
+        *("abpn-x2", "abpn-x3", "abpn-x4", "abpn-plain-x3", "edsr-x2", "edsr-x3", "edsr-x4"),
         *("espcn-x3", "span-x3", "srcnn-x3", "vdsr-x3", "bicubic-x2", "bicubic-x3", "bicubic-x4"),
     }
     assert get_variant("abpn-x3").args == {
@@ -50,7 +52,7 @@ def test_the_variants_the_package_promises():
         "num_convs": 7,
         "linear_skip": 5,
     }
-    assert get_variant("abpn-gpu-x3").args == {"scale": 3, "channels": 64, "num_convs": 7}
+    assert get_variant("abpn-plain-x3").args == {"scale": 3, "channels": 64, "num_convs": 7}
     for scale in (2, 3, 4):  # the EDSR baseline at every scale
         variant = get_variant(f"edsr-x{scale}")
         assert variant.config == {
@@ -98,6 +100,8 @@ def test_variants_are_checked_when_registered():
         register_variants(ABPN, {"abpn-x3": dict(scale=3)})
     with pytest.raises(RuntimeError, match="must give its scale"):
         register_variants(ABPN, {"abpn-noscale": dict(channels=8)})
+    with pytest.raises(RuntimeError, match="'abpn-gpu-x3' was renamed to 'abpn-plain-x3'"):
+        register_variants(ABPN, {"abpn-gpu-x3": dict(scale=3)})  # an old name stays retired
     assert list_variants() == VARIANTS  # nothing half-registered
 
 
@@ -155,6 +159,52 @@ def test_load_weightless_variants(no_hub):
     assert HubSR.from_pretrained("bicubic-x2").scale == 2  # the same resolver underneath
     with pytest.raises(HubSRError, match="is a Bicubic model, not a EDSR"):
         hubsr.get_architecture("edsr").from_pretrained("bicubic-x2")
+
+
+RENAMED_WARNING = "abpn-gpu-x3 is now called abpn-plain-x3; the old name will stop working"
+
+
+def test_an_old_name_loads_the_renamed_model_with_a_warning(tmp_path, monkeypatch, no_hub):
+    """issue #43: abpn-gpu-x3 became abpn-plain-x3; the old name loads the same weights
+    everywhere a name is taken, with a FutureWarning naming the new one."""
+    torch.manual_seed(0)
+    create_model("abpn-plain-x3", channels=4, num_convs=1).save_pretrained(
+        tmp_path / "abpn-plain-x3"
+    )
+    monkeypatch.setenv("HUBSR_MODELS_DIR", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name: no warning
+        new = hubsr.load("abpn-plain-x3").state_dict()
+    with pytest.warns(FutureWarning, match=RENAMED_WARNING):
+        old = hubsr.load("abpn-gpu-x3", scale=3).state_dict()
+    assert list(old) == list(new) and all(torch.equal(v, new[k]) for k, v in old.items())
+    with pytest.warns(FutureWarning, match=RENAMED_WARNING):
+        assert (
+            HubSR.from_pretrained("abpn-gpu-x3").config
+            == HubSR.from_pretrained("abpn-plain-x3").config
+        )
+    with pytest.warns(FutureWarning, match=RENAMED_WARNING):
+        assert get_variant("abpn-gpu-x3") is get_variant("abpn-plain-x3")
+    with pytest.warns(FutureWarning, match=RENAMED_WARNING):
+        assert create_model("abpn-gpu-x3", channels=4).config["channels"] == 4
+    Image.new("RGB", (5, 4)).save(tmp_path / "in.png")
+    with pytest.warns(FutureWarning, match=RENAMED_WARNING):
+        assert main(["upscale", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"),
+                     "--model", "abpn-gpu-x3"]) == 0  # fmt: skip
+    assert Image.open(tmp_path / "out" / "in.png").size == (15, 12)
+
+
+def test_an_old_name_is_listed_nowhere(tmp_path, monkeypatch, capsys):
+    create_model("abpn-plain-x3", channels=4, num_convs=1).save_pretrained(
+        tmp_path / "abpn-plain-x3"
+    )
+    monkeypatch.setenv("HUBSR_MODELS_DIR", str(tmp_path))
+    assert "abpn-gpu-x3" not in list_variants() and "abpn-plain-x3" in list_variants()
+    assert list(hubsr.bundled.bundled_models()) == ["abpn-plain-x3"]
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "abpn-plain-x3" in out and "abpn-gpu" not in out
+    assert not (MODEL_CARDS / "abpn-gpu-x3").exists()  # the folder has the new name only
 
 
 def test_unknown_name_lists_the_known_ones(models, no_hub):

@@ -42,12 +42,12 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_the_default_models_and_no_scripts(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    packaged = {n.split("/")[2] for n in names if n.startswith("hubsr/bundled_models/")}
+    packaged = {n.split("/")[2] for n in names if n.startswith("hubsr/model_cards/")}
     assert packaged == set(PACKAGED)
     for model in PACKAGED:
         for file in ("config.json", "model.safetensors", "README.md"):
-            assert f"hubsr/bundled_models/{model}/{file}" in names
-    assert not [n for n in names if n.startswith("hubsr/bundled_models/") and n.endswith(".py")]
+            assert f"hubsr/model_cards/{model}/{file}" in names
+    assert not [n for n in names if n.startswith("hubsr/model_cards/") and n.endswith(".py")]
 
 
 def test_installed_wheel_upscales_offline_with_the_default_model(wheel, tmp_path):

@@ -67,6 +67,7 @@ from distill import (
     teacher_target,
     weights_digest,
 )
+from flat_colour import flat_colour_loss, random_colours, worst_flat_error
 from muon import ConvMuon
 from presets import PRESETS
 
@@ -75,7 +76,7 @@ LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 PIXEL_PATHS = ("linear_skip.",)  # parameters that map pixels to pixels: AdamW, never Muon
 DEFAULT_MODEL = "abpn-x{scale}"  # what a run that names no model trains
 # The scripts a run copies into its output folder, beside the model folder's artifacts.
-RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py", "presets.py")
+RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py", "presets.py", "flat_colour.py")
 
 
 def opt(default, help: str):
@@ -168,6 +169,12 @@ class Settings:
         "comma-separated hubsr.degradations names; the selection score is the mean Set5 PSNR "
         "over them (e.g. clean,jpeg75,jpeg50,noise10,mixed for a photo model)",
     )
+    flat_colours: int = opt(
+        0,
+        "random flat colours a step, each an endless flat image (training/flat_colour.py) whose "
+        "output should be the same colour: the loss gains --flat-weight times their loss",
+    )
+    flat_weight: float = opt(1.0, "with --flat-colours: the weight of their loss")
     # Optimisation
     batch: int = opt(16, "patches per process per step")
     patch: int = opt(24, "LR patch size in pixels (HR patch = patch * scale)")
@@ -328,6 +335,8 @@ def setting_problems(s: Settings) -> Iterator[str]:
             f"--eval-degradations takes names from {', '.join(DEGRADATIONS)}, "
             f"got {s.eval_degradations!r}"
         )
+    if s.flat_colours < 0 or s.flat_weight < 0:
+        yield "--flat-colours and --flat-weight must be 0 or more"
     if not 0.0 <= s.l2_tail < 1.0:
         yield f"--l2-tail is a fraction of training in [0, 1), got {s.l2_tail}"
 
@@ -551,6 +560,11 @@ def train_step(s: Settings, accelerator, data: Data, trainee: Trainee, loss_fn, 
                 taught = teacher_target(data.teacher, lr_batch, s.teacher_tta, generator).float()
         w = s.distill_weight
         loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
+    if s.flat_colours:  # the raw module: its convolutions pad circularly for this forward
+        colours = random_colours(s.flat_colours, generator).to(accelerator.device)
+        with accelerator.autocast():
+            flat = flat_colour_loss(trainee.raw_model, colours, loss_fn)
+        loss = loss + s.flat_weight * flat
     accelerator.backward(loss)
     if s.grad_clip > 0:
         accelerator.clip_grad_norm_(trainee.model.parameters(), s.grad_clip)
@@ -747,6 +761,7 @@ def evaluate_and_checkpoint(
     ema_model.eval()
     result = evaluate_degraded(ema_model, eval_sets, s.scale, accelerator)
     record["set5_psnr"], record["set5_ssim"] = result["psnr"], result["ssim"]
+    record["flat_error"] = worst_flat_error(ema_model)[0]  # levels, endless flat, 343 colours
     if len(eval_sets) > 1:
         for d, r in result["by_degradation"].items():
             record[f"set5_{d}_psnr"] = r["psnr"]

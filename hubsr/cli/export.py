@@ -17,7 +17,7 @@ EPILOG = """examples:
   hubsr export edsr-x3 --format onnx -o edsr-x3.onnx
   hubsr benchmark --model edsr-x3 --model edsr-x3.onnx --datasets Set5   both, side by side
   hubsr export abpn-x3 --format onnx --precision fp16 -o abpn-x3-fp16.onnx
-  hubsr export abpn-gpu-x3 --format spandrel -o abpn-gpu-x3.safetensors"""
+  hubsr export abpn-plain-x3 --format spandrel -o abpn-plain-x3.safetensors"""
 
 
 def register(subparsers) -> None:

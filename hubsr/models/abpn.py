@@ -98,6 +98,8 @@ register_variants(
         # Trained on the CPU, with a 5x5 linear skip (round KS of training/ablations/).
         "abpn-x3": dict(scale=3, channels=64, num_convs=7, linear_skip=5),
         "abpn-x4": dict(scale=4, channels=64, num_convs=7),
-        "abpn-gpu-x3": dict(scale=3, channels=64, num_convs=7),  # the same net, trained on a GPU
+        # The paper's plain ABPN, with no linear skip: the x3 ABPN that exports to spandrel's
+        # Compact (chaiNNer). Formerly abpn-gpu-x3 (hubsr.registry.RENAMED).
+        "abpn-plain-x3": dict(scale=3, channels=64, num_convs=7),
     },
 )

@@ -21,6 +21,7 @@ from ..bundled import bundled_models, find_bundled_model, models_dir
 from ..cards import load_published
 from ..errors import HubSRError
 from ..jsonfile import read_json
+from ..registry import current_name
 from ..testsets import BENCHMARK_SETS
 
 __all__ = [
@@ -198,7 +199,7 @@ def gather(
 
 # -- model folders and benchmark rows --------------------------------------------------------------
 def _model_folder(spec: str) -> Path:
-    folder = find_bundled_model(spec) or Path(spec).expanduser()
+    folder = find_bundled_model(current_name(spec)) or Path(spec).expanduser()
     if not folder.is_dir():
         known = ", ".join(bundled_models()) or "none"
         raise HubSRError(f"{spec} is neither a bundled model ({known}) nor a model folder")

@@ -21,7 +21,9 @@ plus bicubic, at each scale the bundled models have:
    ``<!-- results:end -->`` (the markers are added if README.md has none): one table a scale.
 
 Run from anywhere: ``python training/release/generate.py`` (``--skip-benchmark`` reuses the JSON;
-``--models abpn-x3`` re-measures only that model and keeps the others' results).
+``--models abpn-x3`` re-measures only that model and keeps the others' results; with
+``--keep-times`` too, its rows keep the times, precision and machine they record and only
+their quality is measured again: for new weights of the same network, e.g. a fine-tune).
 Timings depend on the machine and its load: run it on an otherwise idle machine.
 """
 
@@ -40,6 +42,7 @@ from hubsr.atomic import write_bytes_atomic
 from hubsr.benchmark import PROTOCOL_BORDER, load_benchmark_model, plot_psnr_vs_time
 from hubsr.bundled import PHOTO_MODELS, bundled_models, bundled_scale
 from hubsr.cards import load_benchmark_json, write_card
+from hubsr.cards.measured import row_precision
 from hubsr.cli import main as hubsr_main
 from hubsr.imageio import save_image_atomic
 from hubsr.protocol import make_lr, modcrop, score
@@ -75,8 +78,8 @@ PUBLISHED_JSON = RESULTS / "published.json"
 NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3", *PHOTO_MODELS.values())
 
 # The round of the experiment log (a folder of EXPERIMENT_LOG) that made each shipped model, which
-# its card links to. abpn-x2 and abpn-x4 ran round 3's recipe at their scale; the models the GPU
-# made in one call (training/plans/gpu-15min.json) have no round.
+# its card links to. abpn-x2 and abpn-x4 ran round 3's recipe at their scale; the other models the
+# GPU made in one call (training/plans/gpu-15min.json) have no round.
 ROUND_OF = {
     "edsr24-x3": "KG-deeper-longer",
     "edsr-x3": "KF-continued",
@@ -85,9 +88,13 @@ ROUND_OF = {
     "abpn-x4": "3-muon-detail",
     "edsr-x2": "SE-self-ensemble-x2-x4",
     "edsr-x4": "SE-self-ensemble-x2-x4",
-    "photo-x2": "PA-photo",
-    "photo-x3": "PA-photo",
-    "photo-x4": "PA-photo",
+    # Round FC fine-tuned these six to keep flat colour flat; their round links the earlier one.
+    "photo-x2": "FC-flat-colour",
+    "photo-x3": "FC-flat-colour",
+    "photo-x4": "FC-flat-colour",
+    "espcn-x3": "FC-flat-colour",
+    "srcnn-x3": "FC-flat-colour",
+    "abpn-plain-x3": "FC-flat-colour",
 }
 
 
@@ -118,7 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         help="re-measure only these bundled models (e.g. one just retrained; 'bicubic': the x3 "
         "baseline); the others' results are kept from results/*.json",
     )
+    parser.add_argument(
+        "--keep-times",
+        action="store_true",
+        help="with --models: measure PSNR/SSIM again in each row's recorded precision and keep "
+        "its time and machine (new weights of the same network run as fast as the old ones; "
+        "this machine is recorded as the row's quality_environment)",
+    )
     args = parser.parse_args(argv)
+    if args.keep_times and not args.models:
+        parser.error("--keep-times re-measures the rows of the models named by --models")
 
     models = bundled_models()
     names = list(models)
@@ -141,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
             if not args.models or again or not _has_model(results_json(scale), "bicubic"):
                 chosen = ["bicubic", *chosen]
             merge = bool(args.models) and results_json(scale).is_file()
-            quiet = args.quiet
-            measure(chosen, results_json(scale), scale, tta=False, quiet=quiet, merge=merge)
-            measure(chosen, results_json(scale, "auto"), scale, False, quiet, merge, "auto")
+            quiet, keep = args.quiet, args.keep_times
+            measure(chosen, results_json(scale), scale, False, quiet, merge, keep_times=keep)
+            auto = results_json(scale, "auto")
+            for dtype, group in precision_groups(chosen, auto, keep):
+                measure(group, auto, scale, False, quiet, merge, dtype, keep_times=keep)
             tta_names = [n for n in chosen if n in names and n not in NO_TTA]
             if tta_names and not args.no_tta:
                 merge_tta = bool(args.models) and results_json(scale, "tta").is_file()
-                measure(tta_names, results_json(scale, "tta"), scale, True, quiet, merge_tta)
+                tta = results_json(scale, "tta")
+                measure(tta_names, tta, scale, True, quiet, merge_tta, keep_times=keep)
 
     jsons = {scale: _load_jsons(scale) for scale in scales}
     onnx_speed = ONNX_SPEED_JSON if ONNX_SPEED_JSON.is_file() else None
@@ -199,6 +218,20 @@ def _load_jsons(scale: int) -> tuple[dict, dict | None, dict | None]:
     )
 
 
+def precision_groups(names: list[str], json_path: Path, keep_times: bool):
+    """``(dtype, names)`` for the default-precision JSON: ``auto`` for all, or with
+    ``keep_times`` each model in the precision its rows there record (bf16 where the machine
+    that timed them had bf16 units), so that a row's quality and time share one precision."""
+    if not keep_times or not json_path.is_file():
+        return [("auto", names)]
+    recorded = {r["model"]: row_precision(r) for r in load_benchmark_json(json_path)["results"]}
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        dtype = "bf16" if recorded.get(name) == "bfloat16" else "fp32"
+        groups.setdefault(dtype, []).append(name)
+    return list(groups.items())
+
+
 def measure(
     names: list[str],
     json_path: Path,
@@ -207,9 +240,11 @@ def measure(
     quiet: bool,
     merge: bool,
     dtype: str = "fp32",
+    keep_times: bool = False,
 ) -> None:
     """``hubsr benchmark`` of ``names`` into ``json_path``; with ``merge``, only their rows of an
-    existing JSON are replaced (in place, so tables keep their order) and the rest are kept."""
+    existing JSON are replaced (in place, so tables keep their order) and the rest are kept;
+    with ``keep_times`` too, the replaced rows' times and machine stay (:func:`merge_results`)."""
     merge = merge and json_path.is_file()
     target = json_path.with_suffix(".partial.json") if merge else json_path
     command = ["benchmark", *[a for n in names for a in ("--model", n)]]
@@ -219,19 +254,38 @@ def measure(
     _check(hubsr_main(command))
     if merge:
         old, new = load_benchmark_json(json_path), load_benchmark_json(target)
-        write_bytes_atomic(json_path, merge_results(old, new).encode())
+        write_bytes_atomic(json_path, merge_results(old, new, keep_times).encode())
         target.unlink()
 
 
-def merge_results(old: dict, new: dict) -> str:
-    """``old`` with every row of the models in ``new`` replaced by ``new``'s rows."""
+def merge_results(old: dict, new: dict, keep_times: bool = False) -> str:
+    """``old`` with every row of the models in ``new`` replaced by ``new``'s rows; with
+    ``keep_times``, each new row that replaces an old one keeps the old one's seconds (of the
+    set and of each image) and ``environment`` (where they were timed), its own machine going
+    to ``quality_environment``."""
     fresh = {(r["model"], r["dataset"]): r for r in new["results"]}
+    if keep_times:
+        previous = {(r["model"], r["dataset"]): r for r in old["results"]}
+        fresh = {k: kept_times(r, previous[k]) if k in previous else r for k, r in fresh.items()}
     models = {r["model"] for r in new["results"]}
     rows = [fresh.get((r["model"], r["dataset"]), r) for r in old["results"]]
     rows = [r for r in rows if r["model"] not in models or (r["model"], r["dataset"]) in fresh]
     known = {(r["model"], r["dataset"]) for r in rows}
     rows += [r for r in new["results"] if (r["model"], r["dataset"]) not in known]
     return json.dumps({**old, "created": new["created"], "results": rows}, indent=2) + "\n"
+
+
+def kept_times(row: dict, timed: dict) -> dict:
+    """``row`` (quality measured now) with the times and the machine of ``timed``."""
+    seconds = {i["name"]: i["seconds"] for i in timed.get("images", [])}
+    images = [{**i, "seconds": seconds.get(i["name"], i["seconds"])} for i in row["images"]]
+    return {
+        **row,
+        "seconds_per_image": timed["seconds_per_image"],
+        "images": images,
+        "environment": timed["environment"],
+        "quality_environment": row["environment"],
+    }
 
 
 def _check(code: int) -> None:
