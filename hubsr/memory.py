@@ -163,6 +163,9 @@ def parse_bytes(value: int | str) -> int:
     return int(number * _UNITS[unit])
 
 
+_MALLOC_ARENA_BYTES = 64 * 2**20
+
+
 def _available_cpu_bytes() -> int:
     """Free memory now: the system's, the cgroup's (containers) and the address space's."""
     limits = [psutil.virtual_memory().available]
@@ -175,7 +178,10 @@ def _available_cpu_bytes() -> int:
         pass
     cap = address_space.limit()
     if cap is not None:
-        limits.append(cap - psutil.Process().memory_info().vms)
+        # glibc reserves 64 MiB of address space for each malloc arena it opens, lazily, when
+        # threads allocate at once: leave room for one a thread, or a plan that fit fails mid-way.
+        arenas = _MALLOC_ARENA_BYTES * torch.get_num_threads()
+        limits.append(cap - psutil.Process().memory_info().vms - arenas)
     return max(0, min(limits))
 
 
