@@ -11,9 +11,12 @@ import torch.nn.functional as F
 import hubsr
 
 from flat_colour import (
+    FlatColours,
     endless,
     flat_colour_loss,
+    flat_errors,
     flat_images,
+    main,
     random_colours,
     worst_flat_error,
 )
@@ -65,3 +68,52 @@ def test_the_flat_colour_loss_teaches_a_model_to_keep_flat_colour():
         optimizer.step()
     after, _ = worst_flat_error(model)
     assert before > 40 and after < before / 4, (before, after)
+
+
+class GreenLeaksIntoRed(torch.nn.Module):
+    """Flat colour out, except that red gains a tenth of green: furthest off where green is
+    full and red has room to grow. Counts its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.tensor(0.1))
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return torch.cat([x[:, :1] + self.weight * x[:, 1:2], x[:, 1:]], dim=1)
+
+
+def test_hard_colours_are_where_the_model_is_furthest_off_and_mined_every_few_steps():
+    model = GreenLeaksIntoRed()
+    errors = flat_errors(model, torch.tensor([[0.0, 1.0, 0.0], [0.4, 0.4, 0.4], [1.0, 1.0, 1.0]]))
+    assert errors.tolist() == [26.0, 10.0, 0.0]  # 25.5 rounds up; white is clipped back to 255
+    model.calls, sampler = 0, FlatColours(16, hard=8, pool=512, every=3)
+    generator = torch.Generator().manual_seed(0)
+    batches = [sampler.sample(model, generator) for _ in range(6)]
+    assert model.calls == 2  # mined at the first and the fourth step
+    for batch in batches:
+        fresh, hard = batch[:8], batch[8:]
+        assert batch.shape == (16, 3) and 0 <= batch.min() and batch.max() <= 1
+        assert hard[:, 1].min() > 0.95 and hard[:, 0].max() < 0.91  # full green, room in red
+        assert fresh[:, 1].mean() < 0.9
+
+
+def test_without_hard_colours_the_sampler_draws_the_random_colours():
+    sampler = FlatColours(32)
+    drawn = sampler.sample(GreenLeaksIntoRed(), torch.Generator().manual_seed(4))
+    assert torch.equal(drawn, random_colours(32, torch.Generator().manual_seed(4)))
+    with pytest.raises(ValueError, match="hard colours"):
+        FlatColours(8, hard=9)
+
+
+def test_the_script_prints_each_precision_on_each_sample(capsys):
+    assert main(["--models", "espcn-x3", "--random", "64", "--uniform", "32", "--seed", "1"]) == 0
+    header, _, *rows = capsys.readouterr().out.splitlines()
+    assert header.endswith("Worst of 64 random colours | Worst of 32 uniform colours |")
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| espcn-x3", "float32"],
+        ["| espcn-x3", "bf16"],
+    ]
+    worst = [float(cell.split(" at ")[0]) for row in rows for cell in row.split(" | ")[2:]]
+    assert len(worst) == 6 and max(worst) <= 2  # the round FC target, on fresh colours

@@ -7,11 +7,13 @@ settles the edge; the interior is the model's own business. This module sees the
 endless flat image: every convolution pads circularly, so a tiny flat input stands for the
 middle of a large one at the cost of a few pixels.
 
-``flat_colour_loss`` is ``train.py --flat-colours N``'s extra term (N random colours a step, half
-of their channels at 0 or 255); ``worst_flat_error`` is what the tests hold every bundled model
+``flat_colour_loss`` is ``train.py --flat-colours N``'s extra term (N colours a step, half of
+their channels at 0 or 255; ``FlatColours`` draws them, with ``--flat-hard K`` K of them among the
+colours the model is furthest off); ``worst_flat_error`` is what the tests hold every bundled model
 to (2 levels, issue #47) and what this script prints for each, in float32 and (where the model is
-bf16-safe) bf16, on the 343 grid colours and on ``--random`` colours drawn as training draws
-them (another seed): ``python training/flat_colour.py [--models photo-x3] [--random 4096]``.
+bf16-safe) bf16, on the 343 grid colours, on ``--random`` colours drawn as training draws
+them (another seed) and on ``--uniform`` colours:
+``python training/flat_colour.py [--models photo-x3] [--random 4096] [--uniform 0]``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ from hubsr.bundled import bundled_models
 FLAT_SIZE = 4
 # The measuring grid: 7 levels per channel, 0 and 255 included (343 colours).
 GRID_LEVELS = (0, 43, 85, 128, 170, 213, 255)
+# --flat-hard: the hard colours are the worst of this many random ones (and of the last hard
+# ones), found again every MINING_EVERY steps: a worst colour seen in 1 of 4,096 random ones
+# was missed by 32 random colours a step (round FC's photo-x4), and 4,096 flat images cost a
+# few steps of a 64-channel model.
+MINING_POOL = 4096
+MINING_EVERY = 25
+# Each step a hard colour moves by up to this many levels per channel: the neighbourhood of a
+# worst colour is off too, and the model should learn the neighbourhood, not one point.
+MINING_JITTER = 2 / 255
 
 
 @contextmanager
@@ -65,6 +76,33 @@ def random_colours(n: int, generator: torch.Generator) -> torch.Tensor:
     return torch.where(pick, extreme, uniform)
 
 
+class FlatColours:
+    """Each training step's flat colours: ``n`` colours, of which ``hard`` are (jittered) colours
+    the model is furthest off, found again every ``every`` steps among ``pool`` fresh random
+    colours and the last hard ones; the rest are fresh random colours."""
+
+    def __init__(self, n: int, hard: int = 0, pool: int = MINING_POOL, every: int = MINING_EVERY):
+        if not 0 <= hard <= n:
+            raise ValueError(f"hard colours ({hard}) must be between 0 and all of them ({n})")
+        self.n, self.hard, self.pool, self.every = n, hard, pool, every
+        self.hardest = torch.empty(0, 3)
+        self.steps_since = every  # mine at the first step
+
+    def sample(self, model: nn.Module, generator: torch.Generator) -> torch.Tensor:
+        """The next step's ``n x 3`` colours in [0, 1], on the CPU."""
+        fresh = random_colours(self.n - self.hard, generator)
+        if not self.hard:
+            return fresh
+        if self.steps_since >= self.every:
+            candidates = torch.cat([self.hardest, random_colours(self.pool, generator)])
+            errors = flat_errors(model, candidates, rounded=False)
+            self.hardest = candidates[errors.topk(self.hard).indices]
+            self.steps_since = 0
+        self.steps_since += 1
+        jitter = (torch.rand(self.hard, 3, generator=generator) * 2 - 1) * MINING_JITTER
+        return torch.cat([fresh, (self.hardest + jitter).clamp(0, 1)])
+
+
 def flat_images(colours: torch.Tensor, size: int = FLAT_SIZE) -> torch.Tensor:
     return colours[:, :, None, None].expand(-1, -1, size, size).contiguous()
 
@@ -79,33 +117,56 @@ def flat_colour_loss(model: nn.Module, colours: torch.Tensor, loss_fn) -> torch.
 
 
 @torch.no_grad()
-def worst_flat_error(model: nn.Module, colours: torch.Tensor | None = None, dtype=None):
-    """The largest error, in 8-bit levels after rounding, of ``model`` on endless flat images
-    of ``colours`` (default: :func:`colour_grid`), and the colour (0-255) where it is; ``dtype``
-    (e.g. ``torch.bfloat16``) runs the model under CPU autocast as the user path does."""
-    colours = colour_grid() if colours is None else colours
+def flat_errors(
+    model: nn.Module, colours: torch.Tensor, dtype=None, rounded: bool = True, batch: int = 4096
+) -> torch.Tensor:
+    """Each colour's largest error in 8-bit levels (after rounding to 8 bits, or before with
+    ``rounded=False``) at any output pixel of ``model`` on an endless flat image of it; ``dtype``
+    (e.g. ``torch.bfloat16``) runs the model under autocast as the user path does."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
+    errors = []
     try:
-        with endless(model), torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
-            sr = model(flat_images(colours)).float()
+        for chunk in colours.split(batch):
+            chunk = chunk.to(device)
+            autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+            with endless(model), autocast:
+                sr = model(flat_images(chunk)).float().clamp(0, 1) * 255
+            target = chunk * 255
+            if rounded:
+                sr, target = sr.round(), target.round()
+            errors.append((sr - target[:, :, None, None]).abs().amax(dim=(1, 2, 3)).cpu())
     finally:
         model.train(was_training)
-    out = (sr.clamp(0, 1) * 255).round()
-    error = (out - (colours * 255).round()[:, :, None, None]).abs().amax(dim=(1, 2, 3))
-    worst = int(error.argmax())
-    return float(error[worst]), tuple(int(v) for v in (colours[worst] * 255).round())
+    return torch.cat(errors)
+
+
+def worst_flat_error(model: nn.Module, colours: torch.Tensor | None = None, dtype=None):
+    """The largest of :func:`flat_errors` (default colours: :func:`colour_grid`) and the colour
+    (0-255) where it is."""
+    colours = colour_grid() if colours is None else colours
+    errors = flat_errors(model, colours, dtype)
+    worst = int(errors.argmax())
+    return float(errors[worst]), tuple(int(v) for v in (colours[worst] * 255).round())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=sorted(bundled_models()))
-    parser.add_argument("--random", type=int, default=4096, help="random colours (0: none)")
+    parser.add_argument(
+        "--random", type=int, default=4096, help="colours drawn as training draws them (0: none)"
+    )
+    parser.add_argument("--uniform", type=int, default=0, help="colours uniform in the cube")
+    parser.add_argument("--seed", type=int, default=12345, help="of the random and uniform draws")
     args = parser.parse_args(argv)
     samples = {"343 grid colours": colour_grid()}
+    generator = torch.Generator().manual_seed(args.seed)
     if args.random:
-        drawn = random_colours(args.random, torch.Generator().manual_seed(12345))
-        samples[f"{args.random} random colours"] = drawn
+        samples[f"{args.random} random colours"] = random_colours(args.random, generator)
+    if args.uniform:
+        uniform = torch.rand(args.uniform, 3, generator=generator)
+        samples[f"{args.uniform} uniform colours"] = uniform
     print(f"| Model | Precision | {' | '.join(f'Worst of {s}' for s in samples)} |")
     print("|---|---|" + "---:|" * len(samples))
     for name in args.models:

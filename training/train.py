@@ -67,7 +67,7 @@ from distill import (
     teacher_target,
     weights_digest,
 )
-from flat_colour import flat_colour_loss, random_colours, worst_flat_error
+from flat_colour import MINING_EVERY, MINING_POOL, FlatColours, flat_colour_loss, worst_flat_error
 from muon import ConvMuon
 from presets import PRESETS
 
@@ -175,6 +175,11 @@ class Settings:
         "output should be the same colour: the loss gains --flat-weight times their loss",
     )
     flat_weight: float = opt(1.0, "with --flat-colours: the weight of their loss")
+    flat_hard: int = opt(
+        0,
+        f"of the --flat-colours, this many are colours the model is furthest off (the worst of "
+        f"{MINING_POOL} random ones, found again every {MINING_EVERY} steps); 0: all random",
+    )
     # Optimisation
     batch: int = opt(16, "patches per process per step")
     patch: int = opt(24, "LR patch size in pixels (HR patch = patch * scale)")
@@ -337,6 +342,8 @@ def setting_problems(s: Settings) -> Iterator[str]:
         )
     if s.flat_colours < 0 or s.flat_weight < 0:
         yield "--flat-colours and --flat-weight must be 0 or more"
+    if not 0 <= s.flat_hard <= s.flat_colours:
+        yield "--flat-hard must be between 0 and --flat-colours"
     if not 0.0 <= s.l2_tail < 1.0:
         yield f"--l2-tail is a fraction of training in [0, 1), got {s.l2_tail}"
 
@@ -384,6 +391,7 @@ class Data:
     eval_sets: dict[str, list]  # Set5 (--eval-dir) once per --eval-degradations name
     recipe: PhotoRecipe | None  # the --degrade recipe applied to every batch; None: clean LR
     teacher: torch.nn.Module | None  # run on every batch; None: no teacher, or cut with patches
+    flat: FlatColours | None  # each step's --flat-colours; None: none
 
 
 def prepare_data(s: Settings, accelerator, teacher) -> Data | None:
@@ -420,7 +428,8 @@ def prepare_data(s: Settings, accelerator, teacher) -> Data | None:
         f"{accelerator.num_processes} process(es) on {accelerator.device}, "
         f"precision {accelerator.mixed_precision}"
     )
-    return Data(sampler, eval_sets, RECIPES[s.degrade], teacher)
+    flat = FlatColours(s.flat_colours, s.flat_hard) if s.flat_colours else None
+    return Data(sampler, eval_sets, RECIPES[s.degrade], teacher, flat)
 
 
 @dataclass
@@ -560,8 +569,8 @@ def train_step(s: Settings, accelerator, data: Data, trainee: Trainee, loss_fn, 
                 taught = teacher_target(data.teacher, lr_batch, s.teacher_tta, generator).float()
         w = s.distill_weight
         loss = (1 - w) * loss + w * loss_fn(sr_batch, taught)
-    if s.flat_colours:  # the raw module: its convolutions pad circularly for this forward
-        colours = random_colours(s.flat_colours, generator).to(accelerator.device)
+    if data.flat is not None:  # the raw module: its convolutions pad circularly for this forward
+        colours = data.flat.sample(trainee.raw_model, generator).to(accelerator.device)
         with accelerator.autocast():
             flat = flat_colour_loss(trainee.raw_model, colours, loss_fn)
         loss = loss + s.flat_weight * flat
