@@ -81,14 +81,14 @@ NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3", *PHOTO_MODELS.values())
 # its card links to. abpn-x2 and abpn-x4 ran round 3's recipe at their scale; the other models the
 # GPU made in one call (training/plans/gpu-15min.json) have no round.
 ROUND_OF = {
-    "edsr24-x3": "KG-deeper-longer",
     "abpn-x3": "KS-skip-distilled",
     "abpn-x2": "3-muon-detail",
     "abpn-x4": "3-muon-detail",
     "edsr-x2": "SE-self-ensemble-x2-x4",
-    "edsr-x4": "SE-self-ensemble-x2-x4",
     # Round FC fine-tuned these to keep flat colour flat; their round links the earlier one.
     "edsr-x3": "FC-flat-colour",
+    "edsr24-x3": "KG-deeper-longer",
+    "edsr-x4": "FC-flat-colour",
     "photo-x2": "FC-flat-colour",
     "photo-x3": "FC-flat-colour",
     "photo-x4": "FC-flat-colour",
