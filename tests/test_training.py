@@ -114,18 +114,20 @@ def test_flat_colours_train_flat_images_beside_the_patches_and_log_the_flat_erro
     tiny_data, tmp_path
 ):
     """--flat-colours adds the flat-colour loss to every step (it shows in the loss: the same
-    seed draws the same patches; --flat-hard mines half of them) and every evaluation logs the
-    worst endless flat error."""
-    plain, flat = tmp_path / "plain", tmp_path / "flat"
+    seed draws the same patches; --flat-hard mines half of them, with a scan's colours among the
+    candidates) and every evaluation logs the worst endless flat error."""
+    plain, flat, seeds = tmp_path / "plain", tmp_path / "flat", tmp_path / "seeds.pt"
+    torch.save({"colours": torch.tensor([[142, 211, 180], [0, 247, 0]])}, seeds)
     assert launch(tiny_data, plain, "--steps", "4").returncode == 0
     flags = ("--steps", "4", "--flat-colours", "8", "--flat-hard", "4", "--flat-weight", "5")
+    flags += ("--flat-seeds", str(seeds))
     result = launch(tiny_data, flat, *flags)
     assert result.returncode == 0, result.stderr[-3000:]
     first_plain, first_flat = metrics(plain)[0], metrics(flat)[0]
     assert first_flat["loss"] > first_plain["loss"]
     assert all(0 <= r["flat_error"] <= 255 for r in metrics(flat) if "set5_psnr" in r)
     config = json.loads((flat / "train_config.json").read_text())
-    assert (config["flat_colours"], config["flat_hard"]) == (8, 4)
+    assert (config["flat_colours"], config["flat_hard"], config["flat_seeds"]) == (8, 4, str(seeds))
     assert (flat / "code" / "flat_colour.py").is_file()
 
 
@@ -164,6 +166,11 @@ def test_two_processes_keep_replicas_identical_on_different_data(tiny_data, tmp_
         (["--degrade", "photo", "--teacher", "edsr-x3"], "not combined with --degrade"),
         (["--flat-colours", "-1"], "--flat-colours and --flat-weight must be 0 or more"),
         (["--flat-colours", "8", "--flat-hard", "9"], "--flat-hard must be between 0 and"),
+        (["--flat-colours", "8", "--flat-seeds", "x.pt"], "--flat-seeds needs --flat-hard"),
+        (
+            ["--flat-colours", "8", "--flat-hard", "4", "--flat-seeds", "nowhere.pt"],
+            "--flat-seeds: no such file: nowhere.pt",
+        ),
     ],
 )
 def test_bad_settings_are_refused_before_any_work(flags, message, tmp_path):

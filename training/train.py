@@ -67,7 +67,14 @@ from distill import (
     teacher_target,
     weights_digest,
 )
-from flat_colour import MINING_EVERY, MINING_POOL, FlatColours, flat_colour_loss, worst_flat_error
+from flat_colour import (
+    MINING_EVERY,
+    MINING_POOL,
+    FlatColours,
+    flat_colour_loss,
+    load_flat_seeds,
+    worst_flat_error,
+)
 from muon import ConvMuon
 from presets import PRESETS
 
@@ -76,7 +83,15 @@ LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 PIXEL_PATHS = ("linear_skip.",)  # parameters that map pixels to pixels: AdamW, never Muon
 DEFAULT_MODEL = "abpn-x{scale}"  # what a run that names no model trains
 # The scripts a run copies into its output folder, beside the model folder's artifacts.
-RUN_CODE = ("train.py", "data.py", "muon.py", "degrade.py", "presets.py", "flat_colour.py")
+RUN_CODE = (
+    "train.py",
+    "data.py",
+    "muon.py",
+    "degrade.py",
+    "presets.py",
+    "flat_colour.py",
+    "flat_scan.py",
+)
 
 
 def opt(default, help: str):
@@ -179,6 +194,11 @@ class Settings:
         0,
         f"of the --flat-colours, this many are colours the model is furthest off (the worst of "
         f"{MINING_POOL} random ones, found again every {MINING_EVERY} steps); 0: all random",
+    )
+    flat_seeds: str = opt(
+        "",
+        "with --flat-hard: a file of colours written by training/flat_scan.py (the colours a "
+        "scan of every 8-bit colour found off), which join every mining pool",
     )
     # Optimisation
     batch: int = opt(16, "patches per process per step")
@@ -344,6 +364,10 @@ def setting_problems(s: Settings) -> Iterator[str]:
         yield "--flat-colours and --flat-weight must be 0 or more"
     if not 0 <= s.flat_hard <= s.flat_colours:
         yield "--flat-hard must be between 0 and --flat-colours"
+    if s.flat_seeds and not s.flat_hard:
+        yield "--flat-seeds needs --flat-hard: the seeds join the hard colours' mining pool"
+    elif s.flat_seeds and not Path(s.flat_seeds).is_file():
+        yield f"--flat-seeds: no such file: {s.flat_seeds}"
     if not 0.0 <= s.l2_tail < 1.0:
         yield f"--l2-tail is a fraction of training in [0, 1), got {s.l2_tail}"
 
@@ -428,7 +452,10 @@ def prepare_data(s: Settings, accelerator, teacher) -> Data | None:
         f"{accelerator.num_processes} process(es) on {accelerator.device}, "
         f"precision {accelerator.mixed_precision}"
     )
-    flat = FlatColours(s.flat_colours, s.flat_hard) if s.flat_colours else None
+    flat = None
+    if s.flat_colours:
+        seeds = load_flat_seeds(Path(s.flat_seeds)) if s.flat_seeds else None
+        flat = FlatColours(s.flat_colours, s.flat_hard, seeds=seeds)
     return Data(sampler, eval_sets, RECIPES[s.degrade], teacher, flat)
 
 

@@ -78,16 +78,16 @@ PUBLISHED_JSON = RESULTS / "published.json"
 NO_TTA = ("vdsr-x3", "srcnn-x3", "espcn-x3", *PHOTO_MODELS.values())
 
 # The round of the experiment log (a folder of EXPERIMENT_LOG) that made each shipped model, which
-# its card links to. abpn-x2 and abpn-x4 ran round 3's recipe at their scale; the other models the
-# GPU made in one call (training/plans/gpu-15min.json) have no round.
+# its card links to. abpn-x2 ran round 3's recipe at its scale (abpn-x4 too, before round FC); the
+# other models the GPU made in one call (training/plans/gpu-15min.json) have no round.
 ROUND_OF = {
     "abpn-x3": "KS-skip-distilled",
     "abpn-x2": "3-muon-detail",
-    "abpn-x4": "3-muon-detail",
+    "abpn-x4": "FC-flat-colour",
     "edsr-x2": "SE-self-ensemble-x2-x4",
     # Round FC fine-tuned these to keep flat colour flat; their round links the earlier one.
     "edsr-x3": "FC-flat-colour",
-    "edsr24-x3": "KG-deeper-longer",
+    "edsr24-x3": "FC-flat-colour",
     "edsr-x4": "FC-flat-colour",
     "photo-x2": "FC-flat-colour",
     "photo-x3": "FC-flat-colour",
